@@ -1,0 +1,240 @@
+//! `gavel judge NAME`: one judge, one case.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow};
+use gavel::row::{GuidelineGroup, row_from_json};
+use gavel::{Evaluation, Judge, Judgment, Rating, Row, input_name};
+use serde_json::{Map, Value, json};
+
+use super::{CliError, ConfigArgs, EndpointArgs, Setup};
+
+#[derive(clap::Args)]
+pub struct JudgeArgs {
+    /// The judge (see `gavel judges list`)
+    name: String,
+
+    /// The user's request
+    #[arg(long)]
+    request: String,
+
+    /// The application's response
+    #[arg(long)]
+    response: Option<String>,
+
+    /// The ground-truth response
+    #[arg(long)]
+    expected_response: Option<String>,
+
+    /// A fact a correct response must state (repeatable)
+    #[arg(long = "expected-fact", value_name = "FACT")]
+    expected_facts: Vec<String>,
+
+    /// Retrieved context: a JSON file (a list of {content, doc_uri} objects
+    /// or of strings) or a text file taken as one chunk (repeatable)
+    #[arg(long, value_name = "FILE")]
+    retrieved_context: Vec<PathBuf>,
+
+    /// A guideline the response must follow (repeatable)
+    #[arg(long = "guideline", value_name = "TEXT")]
+    guidelines: Vec<String>,
+
+    /// A global guideline, added to those of gavel.toml (repeatable)
+    #[arg(long = "global-guideline", value_name = "TEXT")]
+    global_guidelines: Vec<String>,
+
+    /// Print the judgment as JSON
+    #[arg(long)]
+    json: bool,
+
+    #[command(flatten)]
+    config: ConfigArgs,
+
+    #[command(flatten)]
+    endpoint: EndpointArgs,
+}
+
+pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
+    let run_id = gavel::new_run_id();
+    let setup = Setup::load(&args.config, &args.endpoint, &run_id).await?;
+    let judge = setup.registry.get(&args.name).ok_or_else(|| {
+        CliError::bad_input(anyhow!(
+            "no judge named '{}'; the judges are: {}",
+            args.name,
+            setup.registry.names().join(", ")
+        ))
+    })?;
+    let mut row = case_row(&args).map_err(CliError::bad_input)?;
+    row.global_guidelines = setup
+        .config
+        .global_guideline_groups()
+        .map_err(CliError::bad_input)?;
+    if !args.global_guidelines.is_empty() {
+        row.global_guidelines.push(GuidelineGroup {
+            name: None,
+            rules: args.global_guidelines.clone(),
+        });
+    }
+    let missing = judge.missing_inputs(&row);
+    if !missing.is_empty() {
+        let needs: Vec<String> = missing
+            .iter()
+            .map(|any_of| {
+                any_of
+                    .iter()
+                    .map(|i| format!("--{}", input_name(*i).replace('_', "-")))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            })
+            .collect();
+        return Err(CliError::bad_input(anyhow!(
+            "judge '{}' needs more inputs: pass {}",
+            judge.name(),
+            needs.join(", ")
+        )));
+    }
+    for (alias, var) in setup.llm.missing_keys() {
+        if alias == judge.grant_endpoint() {
+            return Err(CliError::bad_input(anyhow!(
+                "environment variable {var} is not set; endpoint '{alias}' reads its API key from it \
+                 (or pass --judge-base-url for a server that needs no key)"
+            )));
+        }
+    }
+
+    let mut results = Vec::new();
+    for target in judge.targets(&row) {
+        let evaluation = setup.host.evaluate(judge, &target.row).await;
+        results.push((target.name, evaluation));
+    }
+    print(judge, &results, args.json);
+    let failed = results.iter().any(|(_, e)| e.outcome.is_err());
+    let all_yes = results
+        .iter()
+        .all(|(_, e)| matches!(&e.outcome, Ok(j) if j.rating == Rating::Yes));
+    Ok(ExitCode::from(if failed {
+        3
+    } else if all_yes {
+        0
+    } else {
+        1
+    }))
+}
+
+/// The case given on the command line, as a row.
+fn case_row(args: &JudgeArgs) -> anyhow::Result<Row> {
+    let mut object = Map::new();
+    object.insert("request".into(), json!(args.request));
+    if let Some(response) = &args.response {
+        object.insert("response".into(), json!(response));
+    }
+    if let Some(expected) = &args.expected_response {
+        object.insert("expected_response".into(), json!(expected));
+    }
+    if !args.expected_facts.is_empty() {
+        object.insert("expected_facts".into(), json!(args.expected_facts));
+    }
+    if !args.guidelines.is_empty() {
+        object.insert("guidelines".into(), json!(args.guidelines));
+    }
+    let mut chunks = Vec::new();
+    for path in &args.retrieved_context {
+        chunks.extend(read_chunks(path)?);
+    }
+    if !chunks.is_empty() {
+        object.insert("retrieved_context".into(), Value::Array(chunks));
+    }
+    row_from_json(object, 0).map_err(|e| anyhow!("{e}"))
+}
+
+/// A JSON file of chunks, or a text file as one chunk.
+fn read_chunks(path: &Path) -> anyhow::Result<Vec<Value>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --retrieved-context file {}", path.display()))?;
+    let uri = path.display().to_string();
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(items)) => Ok(items),
+        Ok(object @ Value::Object(_)) => Ok(vec![object]),
+        _ => Ok(vec![json!({"content": text, "doc_uri": uri})]),
+    }
+}
+
+fn print(judge: &Judge, results: &[(String, Evaluation)], as_json: bool) {
+    for (name, evaluation) in results {
+        if as_json {
+            println!("{}", judgment_json(judge, name, evaluation));
+            continue;
+        }
+        match &evaluation.outcome {
+            Ok(judgment) => print_judgment(judge, name, judgment),
+            Err(failure) => println!("{name}: error\n  {failure}"),
+        }
+        let usage = evaluation.usage;
+        println!(
+            "  ({} LLM call{}, {} tokens, {:.2} s)",
+            usage.llm_calls,
+            if usage.llm_calls == 1 { "" } else { "s" },
+            usage.input_tokens + usage.output_tokens,
+            evaluation.elapsed.as_secs_f64()
+        );
+    }
+}
+
+fn print_judgment(judge: &Judge, name: &str, judgment: &Judgment) {
+    let mut verdict = judgment.rating.as_str().to_owned();
+    if let Some(score) = judgment.score {
+        verdict.push_str(&format!(
+            " (score {score}, yes above {})",
+            judge.threshold()
+        ));
+    }
+    if let Some(precision) = judgment.precision() {
+        verdict.push_str(&format!(" (precision {precision:.2})"));
+    }
+    println!("{name}: {verdict}");
+    if !judgment.rationale.is_empty() {
+        println!("  {}", judgment.rationale.replace('\n', "\n  "));
+    }
+    for (i, chunk) in judgment.chunks.iter().enumerate() {
+        match chunk {
+            Ok(chunk) => println!(
+                "  chunk {}: {}  {}",
+                i + 1,
+                chunk.rating.as_str(),
+                chunk.rationale.replace('\n', " ")
+            ),
+            Err(error) => println!("  chunk {}: error  {error}", i + 1),
+        }
+    }
+}
+
+fn judgment_json(judge: &Judge, name: &str, evaluation: &Evaluation) -> Value {
+    let mut out = json!({
+        "judge": name,
+        "plugin": format!("{}@{}", judge.plugin().name(), judge.plugin().version()),
+        "usage": evaluation.usage,
+        "elapsed_seconds": evaluation.elapsed.as_secs_f64(),
+    });
+    match &evaluation.outcome {
+        Ok(judgment) => {
+            out["rating"] = json!(judgment.rating);
+            out["score"] = json!(judgment.score);
+            out["threshold"] = json!(judge.threshold());
+            out["rationale"] = json!(judgment.rationale);
+            if !judgment.chunks.is_empty() {
+                out["precision"] = json!(judgment.precision());
+                out["chunks"] = judgment
+                    .chunks
+                    .iter()
+                    .map(|chunk| match chunk {
+                        Ok(chunk) => json!({"rating": chunk.rating, "score": chunk.score, "rationale": chunk.rationale}),
+                        Err(error) => json!({"error": error}),
+                    })
+                    .collect();
+            }
+        }
+        Err(failure) => out["error"] = json!(failure.to_string()),
+    }
+    out
+}

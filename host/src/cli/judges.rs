@@ -1,0 +1,75 @@
+//! `gavel judges list`.
+
+use std::process::ExitCode;
+
+use gavel::bindings::AssessmentType;
+use gavel::registry::source_of;
+use gavel::requirement_names;
+use serde_json::json;
+
+use super::{CliError, ConfigArgs, EndpointArgs, Setup};
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+
+    /// One JSON object per judge, one per line
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
+    let no_overrides = EndpointArgs {
+        judge_base_url: None,
+        judge_model: None,
+    };
+    let setup = Setup::load(&args.config, &no_overrides, &gavel::new_run_id()).await?;
+    let rows: Vec<[String; 5]> = setup
+        .registry
+        .judges()
+        .iter()
+        .map(|judge| {
+            [
+                judge.name().to_owned(),
+                judge.plugin().version().to_owned(),
+                match judge.assessment_type() {
+                    AssessmentType::Answer => "answer".to_owned(),
+                    AssessmentType::Retrieval => "retrieval".to_owned(),
+                },
+                requirement_names(judge.required_inputs()).join(", "),
+                source_of(judge),
+            ]
+        })
+        .collect();
+    if args.json {
+        for (judge, [name, version, kind, _, source]) in setup.registry.judges().iter().zip(&rows) {
+            let inputs = requirement_names(judge.required_inputs());
+            println!(
+                "{}",
+                json!({"name": name, "version": version, "assessment_type": kind, "required_inputs": inputs, "source": source})
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header = ["NAME", "VERSION", "TYPE", "REQUIRED INPUTS", "SOURCE"].map(str::to_owned);
+    print_table(&header, &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(header: &[String; 5], rows: &[[String; 5]]) {
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(header).chain(rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+}

@@ -1,0 +1,191 @@
+//! Command-line interface: argument parsing, set-up shared by subcommands,
+//! exit codes.
+
+mod judge;
+mod judges;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{ArgAction, Parser, Subcommand};
+use gavel::config::{Config, EndpointOverrides};
+use gavel::llm::OpenAiClient;
+use gavel::registry::Registry;
+use gavel::{Host, HostOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "gavel",
+    version,
+    about = "Evaluate LLM applications with LLM judges that run as sandboxed WebAssembly components"
+)]
+struct Cli {
+    /// More log output on stderr (-v: info, -vv: debug). GAVEL_LOG takes a
+    /// tracing filter and overrides it.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect the available judges.
+    Judges {
+        #[command(subcommand)]
+        command: JudgesCommand,
+    },
+    /// Run one judge on one case, as an SDK user calls a judge directly.
+    /// Exit status: 0 rated yes, 1 rated no, 2 bad input, 3 the judge failed.
+    Judge(judge::JudgeArgs),
+}
+
+#[derive(Subcommand)]
+enum JudgesCommand {
+    /// List the built-in judges and those defined in gavel.toml.
+    List(judges::ListArgs),
+}
+
+/// `--config`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// Configuration file [default: ./gavel.toml when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Overrides of the `judge` endpoint.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EndpointArgs {
+    /// Base URL of the OpenAI-compatible API for the `judge` endpoint
+    /// (e.g. http://127.0.0.1:8080/v1)
+    #[arg(long, value_name = "URL")]
+    pub judge_base_url: Option<String>,
+
+    /// Model of the `judge` endpoint
+    #[arg(long, value_name = "MODEL")]
+    pub judge_model: Option<String>,
+}
+
+/// An error and the exit status it means (SPEC §4).
+pub struct CliError {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    /// Bad input or configuration: nothing was evaluated.
+    pub fn bad_input(error: impl Into<anyhow::Error>) -> Self {
+        CliError {
+            code: 2,
+            error: error.into(),
+        }
+    }
+
+    /// The work could not be finished.
+    pub fn incomplete(error: impl Into<anyhow::Error>) -> Self {
+        CliError {
+            code: 3,
+            error: error.into(),
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(3);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Judges {
+                command: JudgesCommand::List(args),
+            } => judges::list(args).await,
+            Command::Judge(args) => judge::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(CliError { code, error }) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = std::env::var("GAVEL_LOG").unwrap_or_else(|_| default.to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// The configuration, a host whose LLM client knows its endpoints, and the
+/// judges it defines.
+pub struct Setup {
+    pub config: Config,
+    pub host: Host,
+    pub registry: Registry,
+    pub llm: Arc<OpenAiClient>,
+}
+
+impl Setup {
+    pub async fn load(
+        config: &ConfigArgs,
+        endpoints: &EndpointArgs,
+        run_id: &str,
+    ) -> Result<Setup, CliError> {
+        let config = match &config.config {
+            Some(path) => Config::load(path),
+            None => Config::load_default(),
+        }
+        .map_err(CliError::bad_input)?;
+        let overrides = EndpointOverrides {
+            base_url: endpoints.judge_base_url.clone(),
+            model: endpoints.judge_model.clone(),
+        };
+        let endpoints = config.resolved_endpoints(&overrides);
+        let aliases: Vec<String> = endpoints.keys().cloned().collect();
+        let llm = Arc::new(
+            OpenAiClient::new(endpoints, run_id)
+                .context("cannot set up the HTTP client")
+                .map_err(CliError::incomplete)?,
+        );
+        let host = Host::new(HostOptions {
+            llm: llm.clone(),
+            ..HostOptions::default()
+        })
+        .map_err(CliError::incomplete)?;
+        let plugins = host.load_builtins().await.map_err(CliError::incomplete)?;
+        let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
+        let registry = Registry::new(&host, plugins, &config, &aliases)
+            .await
+            .map_err(CliError::bad_input)?;
+        Ok(Setup {
+            config,
+            host,
+            registry,
+            llm,
+        })
+    }
+}

@@ -1,0 +1,230 @@
+//! `gavel.toml`: endpoints, judges, global guidelines.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::limits::LimitOverrides;
+use crate::llm::Endpoint;
+use crate::row::{GuidelineGroup, guideline_groups};
+
+/// The file the CLI reads when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "gavel.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Endpoint aliases, in file order.
+    #[serde(default)]
+    pub endpoints: IndexMap<String, Endpoint>,
+    /// Judge settings and custom judges, in file order (which orders custom
+    /// judges as root causes).
+    #[serde(default)]
+    pub judges: IndexMap<String, JudgeTable>,
+    /// A list of guidelines, or a table of named lists.
+    #[serde(default)]
+    pub global_guidelines: Option<toml::Value>,
+    /// The directory relative paths in the file are resolved against.
+    #[serde(skip)]
+    pub dir: PathBuf,
+    /// The file this came from, for messages.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// A `[judges.NAME]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeTable {
+    /// A custom prompt judge's prompt.
+    pub prompt: Option<String>,
+    /// A plugin judge's component file.
+    pub plugin: Option<PathBuf>,
+    /// For prompt judges: `answer` (default) or `retrieval`.
+    pub assessment_type: Option<AssessmentKind>,
+    /// A 1-5 score above this is a yes (3 unless set).
+    pub threshold: Option<u8>,
+    /// Endpoint alias for the judge's LLM calls (`judge` unless set).
+    pub endpoint: Option<String>,
+    /// Further aliases a plugin may call by name.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// A JSONL file of few-shot examples.
+    pub examples: Option<PathBuf>,
+    /// Handed to the plugin as a JSON object.
+    #[serde(default)]
+    pub config: toml::Table,
+    #[serde(default)]
+    pub limits: LimitOverrides,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssessmentKind {
+    Answer,
+    Retrieval,
+}
+
+/// A configuration problem, naming the file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+impl Config {
+    /// Reads `path`. Relative paths inside it are relative to its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let error = |message: String| ConfigError {
+            file: path.display().to_string(),
+            message,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| error(format!("cannot read it: {e}")))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| error(e.to_string().trim_end().to_owned()))?;
+        config.dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        config.path = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// `gavel.toml` in the current directory if there is one, else nothing.
+    pub fn load_default() -> Result<Config, ConfigError> {
+        let path = Path::new(DEFAULT_CONFIG_FILE);
+        if path.exists() {
+            Config::load(path)
+        } else {
+            Ok(Config {
+                dir: PathBuf::from("."),
+                ..Config::default()
+            })
+        }
+    }
+
+    /// The name of the file, for messages.
+    pub fn file_name(&self) -> String {
+        self.path.as_ref().map_or_else(
+            || DEFAULT_CONFIG_FILE.to_owned(),
+            |p| p.display().to_string(),
+        )
+    }
+
+    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file_name(),
+            message: message.into(),
+        }
+    }
+
+    /// The global guidelines, as groups.
+    pub fn global_guideline_groups(&self) -> Result<Vec<GuidelineGroup>, ConfigError> {
+        let Some(value) = &self.global_guidelines else {
+            return Ok(Vec::new());
+        };
+        let json = serde_json::to_value(value).map_err(|e| self.error(e.to_string()))?;
+        guideline_groups(json, "global_guidelines")
+            .map_err(|e| self.error(format!("`{}` {}", e.field, e.message)))
+    }
+
+    /// The endpoints to call, with the command line's overrides applied to
+    /// `judge`. Without an `[endpoints.judge]` table, `judge` is OpenAI's API
+    /// with `gpt-4o-mini`.
+    pub fn resolved_endpoints(&self, overrides: &EndpointOverrides) -> IndexMap<String, Endpoint> {
+        let mut endpoints = self.endpoints.clone();
+        let configured = endpoints.contains_key(crate::judge::DEFAULT_ENDPOINT);
+        let judge = endpoints
+            .entry(crate::judge::DEFAULT_ENDPOINT.to_owned())
+            .or_insert_with(Endpoint::openai_default);
+        if let Some(base_url) = &overrides.base_url {
+            judge.base_url.clone_from(base_url);
+            // A server named on the command line gets OpenAI's key only
+            // when one is set; local servers need none.
+            let key_set = std::env::var_os("OPENAI_API_KEY").is_some_and(|k| !k.is_empty());
+            if !configured && !key_set {
+                judge.api_key_env = None;
+            }
+        }
+        if let Some(model) = &overrides.model {
+            judge.model.clone_from(model);
+        }
+        endpoints
+    }
+}
+
+/// `--judge-base-url` and `--judge-model`.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointOverrides {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str::<Config>(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn judges_keep_file_order() {
+        let config = parse(
+            r#"
+            [judges.zeta]
+            prompt = "z {{response}}"
+            [judges.alpha]
+            plugin = "a.wasm"
+            config = { style = "friendly" }
+            "#,
+        )
+        .unwrap();
+        let names: Vec<_> = config.judges.keys().collect();
+        assert_eq!(names, ["zeta", "alpha"]);
+        assert_eq!(
+            config.judges["alpha"].config["style"].as_str(),
+            Some("friendly")
+        );
+    }
+
+    #[test]
+    fn typos_are_errors_with_a_line_number() {
+        let error = parse("[judges.x]\nprompt = \"p\"\nthresold = 4\n").unwrap_err();
+        assert!(error.contains("line 3"), "{error}");
+        assert!(error.contains("unknown field `thresold`"), "{error}");
+    }
+
+    #[test]
+    fn the_default_judge_endpoint_is_openai_and_overridable() {
+        let config = Config::default();
+        let endpoints = config.resolved_endpoints(&EndpointOverrides::default());
+        assert_eq!(endpoints["judge"].base_url, "https://api.openai.com/v1");
+        let endpoints = config.resolved_endpoints(&EndpointOverrides {
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            model: Some("local".into()),
+        });
+        assert_eq!(endpoints["judge"].base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(endpoints["judge"].model, "local");
+    }
+
+    #[test]
+    fn global_guidelines_as_list_or_named_groups() {
+        let config = parse("global_guidelines = [\"Be polite\"]").unwrap();
+        let groups = config.global_guideline_groups().unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].name, None);
+        let config =
+            parse("[global_guidelines]\ntone = [\"Be polite\"]\nlength = [\"Be brief\"]").unwrap();
+        let names: Vec<_> = config
+            .global_guideline_groups()
+            .unwrap()
+            .into_iter()
+            .map(|g| g.name.unwrap())
+            .collect();
+        assert_eq!(names, ["tone", "length"]);
+    }
+}

@@ -1,0 +1,72 @@
+//! LLM calls made on judges' behalf. Judges name an endpoint alias; an
+//! [`LlmClient`] turns the alias into a real call. The HTTP client for
+//! OpenAI-compatible endpoints is [`OpenAiClient`]; embedders and benchmarks
+//! can supply their own.
+
+mod openai;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use openai::{ApiKey, Endpoint, OpenAiClient};
+
+pub use crate::bindings::{Message, Role};
+
+/// One chat completion a judge asked for.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// The judge's base name (`guideline_adherence` for every group), sent as
+    /// `X-Gavel-Judge`.
+    pub judge: String,
+    /// The judge's version; part of a response cache key.
+    pub judge_version: String,
+    pub messages: Vec<Message>,
+    /// Ask for JSON following this schema where the endpoint supports it.
+    pub json_schema: Option<String>,
+    pub max_output_tokens: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatAnswer {
+    pub content: String,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LlmCallError {
+    #[error("timed out")]
+    Timeout,
+    #[error("{0}")]
+    Upstream(String),
+}
+
+pub type LlmFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ChatAnswer, LlmCallError>> + Send + 'a>>;
+
+/// Makes chat completions through endpoint aliases.
+pub trait LlmClient: Send + Sync {
+    /// Whether `alias` is an endpoint this client can call.
+    fn has_endpoint(&self, alias: &str) -> bool;
+
+    fn complete<'a>(&'a self, endpoint: &'a str, request: &'a ChatRequest) -> LlmFuture<'a>;
+}
+
+/// A client with no endpoints: every judge that calls an LLM fails. For
+/// listing judges and for judges that need no LLM.
+#[derive(Debug, Default)]
+pub struct NoEndpoints;
+
+impl LlmClient for NoEndpoints {
+    fn has_endpoint(&self, _alias: &str) -> bool {
+        false
+    }
+
+    fn complete<'a>(&'a self, endpoint: &'a str, _request: &'a ChatRequest) -> LlmFuture<'a> {
+        Box::pin(async move {
+            Err(LlmCallError::Upstream(format!(
+                "no endpoint named '{endpoint}' is configured"
+            )))
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! A judge component, compiled, linked and described, ready to instantiate.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::bindings::Description;
+use crate::sandbox::PluginPre;
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// Shipped inside the `gavel` binary.
+    Builtin,
+    /// A `.wasm` file.
+    File(PathBuf),
+}
+
+impl fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginSource::Builtin => f.write_str("built-in"),
+            PluginSource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A loaded judge plugin. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin(Arc<PluginInner>);
+
+struct PluginInner {
+    pre: PluginPre,
+    description: Description,
+    source: PluginSource,
+}
+
+impl Plugin {
+    pub(crate) fn new(pre: PluginPre, description: Description, source: PluginSource) -> Self {
+        Plugin(Arc::new(PluginInner {
+            pre,
+            description,
+            source,
+        }))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.description.name
+    }
+
+    pub fn version(&self) -> &str {
+        &self.0.description.version
+    }
+
+    /// What the plugin's `describe` returned.
+    pub fn description(&self) -> &Description {
+        &self.0.description
+    }
+
+    pub fn source(&self) -> &PluginSource {
+        &self.0.source
+    }
+
+    pub(crate) fn pre(&self) -> &PluginPre {
+        &self.0.pre
+    }
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{} ({})", self.name(), self.version(), self.0.source)
+    }
+}
+
+/// A plugin that could not be loaded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot load judge plugin {origin}: {reason}")]
+pub struct LoadError {
+    pub origin: PluginSource,
+    pub reason: String,
+}
+
+/// Checks what `describe` returned; the name becomes part of output keys.
+pub(crate) fn validate(description: &Description) -> Result<(), String> {
+    let name = &description.name;
+    let valid_name = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.starts_with(|c: char| c.is_ascii_lowercase());
+    if !valid_name {
+        return Err(format!(
+            "its name {name:?} is not a judge name: 1-64 lowercase letters, digits and `_`, starting with a letter"
+        ));
+    }
+    if description.version.trim().is_empty() || description.version.len() > 64 {
+        return Err(format!("judge '{name}' has no usable version"));
+    }
+    if description.required_inputs.iter().any(Vec::is_empty) {
+        return Err(format!(
+            "judge '{name}' lists an empty set of alternative inputs"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: real components built from source, a real HTTP LLM
+//! server on 127.0.0.1, the real `gavel` binary.
+
+mod support;
+
+mod builtins;
+mod cli;
+mod languages;
+mod sandbox;

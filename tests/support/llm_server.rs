@@ -1,0 +1,177 @@
+//! An OpenAI-compatible chat completions server on 127.0.0.1 whose answers
+//! are scripted per test (usually per `X-Gavel-Judge`), recording every
+//! request it gets.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+/// A request the server received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub judge: Option<String>,
+    pub run: Option<String>,
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+impl Recorded {
+    /// Every message's content, joined.
+    pub fn prompt(&self) -> String {
+        self.messages()
+            .iter()
+            .map(|(_, content)| content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                (
+                    m["role"].as_str().unwrap_or_default().to_owned(),
+                    m["content"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The last message: the row being judged.
+    pub fn last_user(&self) -> String {
+        self.messages()
+            .last()
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// What the server answers.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A chat completion with this content.
+    Content(String),
+    /// An error status with this body.
+    Status(u16, String),
+    /// A body that is not a chat completion.
+    Raw(String),
+    /// Another reply, after a delay.
+    Delayed(Duration, Box<Reply>),
+}
+
+type Script = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
+
+#[derive(Clone)]
+struct Shared {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    script: Arc<Mutex<Script>>,
+}
+
+pub struct TestLlm {
+    port: u16,
+    shared: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestLlm {
+    /// Starts the server; until scripted it answers every judge "yes".
+    pub async fn start() -> TestLlm {
+        let shared = Shared {
+            requests: Arc::default(),
+            script: Arc::new(Mutex::new(Arc::new(|_: &Recorded| {
+                Reply::Content(super::verdict("yes", "Looks good."))
+            }))),
+        };
+        let app = Router::new()
+            .route("/v1/chat/completions", post(complete))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let port = listener.local_addr().expect("local addr").port();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("test server");
+        });
+        TestLlm { port, shared, task }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    pub fn script(&self, script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) {
+        *self.shared.script.lock().unwrap() = Arc::new(script);
+    }
+
+    /// Answers `content` to every request.
+    pub fn always(&self, content: &str) {
+        let content = content.to_owned();
+        self.script(move |_| Reply::Content(content.clone()));
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.shared.requests.lock().unwrap().clear();
+    }
+}
+
+impl Drop for TestLlm {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn complete(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let recorded = Recorded {
+        judge: header("x-gavel-judge"),
+        run: header("x-gavel-run"),
+        authorization: header("authorization"),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
+    shared.requests.lock().unwrap().push(recorded.clone());
+    let script = shared.script.lock().unwrap().clone();
+    let mut reply = script(&recorded);
+    loop {
+        match reply {
+            Reply::Delayed(delay, inner) => {
+                tokio::time::sleep(delay).await;
+                reply = *inner;
+            }
+            Reply::Content(content) => {
+                let prompt_tokens = recorded.prompt().len() as u64 / 4;
+                let completion_tokens = content.len() as u64 / 4;
+                return axum::Json(json!({
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "model": recorded.body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+                }))
+                .into_response();
+            }
+            Reply::Status(status, body) => {
+                let status = StatusCode::from_u16(status).expect("valid status");
+                return (status, body).into_response();
+            }
+            Reply::Raw(body) => return (StatusCode::OK, body).into_response(),
+        }
+    }
+}

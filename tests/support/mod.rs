@@ -1,0 +1,86 @@
+//! Shared by the end-to-end tests.
+
+#![allow(dead_code, unused_imports)]
+
+pub mod components;
+pub mod llm_server;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gavel::llm::{Endpoint, OpenAiClient};
+use gavel::row::row_from_json;
+use gavel::{Host, HostOptions, Judge, Plugin, Row, Settings};
+use serde_json::Value;
+
+pub use llm_server::{Recorded, Reply, TestLlm};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// One compiled-component cache for every test, so each component is
+/// compiled once per machine, not once per test.
+pub fn cache_dir() -> PathBuf {
+    workspace().join("target").join("test-cache")
+}
+
+/// An endpoint on the test server, without retries unless asked.
+pub fn endpoint(llm: &TestLlm) -> Endpoint {
+    Endpoint {
+        base_url: llm.base_url(),
+        model: "test-judge-model".to_owned(),
+        api_key_env: None,
+        max_concurrency: 16,
+        requests_per_minute: 0,
+        timeout_secs: 30.0,
+        max_retries: 0,
+        temperature: 0.0,
+    }
+}
+
+/// A host whose `judge` endpoint is the test server.
+pub fn host(llm: &TestLlm) -> Host {
+    host_with(vec![("judge".to_owned(), endpoint(llm))])
+}
+
+pub fn host_with(endpoints: Vec<(String, Endpoint)>) -> Host {
+    let client = OpenAiClient::new(endpoints, "test-run").expect("HTTP client");
+    Host::new(HostOptions {
+        cache_dir: Some(cache_dir()),
+        llm: Arc::new(client),
+        ..HostOptions::default()
+    })
+    .expect("host")
+}
+
+pub async fn builtin(host: &Host, name: &str) -> Plugin {
+    host.load_builtins()
+        .await
+        .expect("built-ins load")
+        .into_iter()
+        .find(|p| p.name() == name)
+        .unwrap_or_else(|| panic!("no built-in {name}"))
+}
+
+pub async fn builtin_judge(host: &Host, name: &str) -> Judge {
+    Judge::new(builtin(host, name).await, Settings::default())
+}
+
+/// A row from JSON, as the evaluation-set reader makes it.
+pub fn row(value: Value) -> Row {
+    let Value::Object(object) = value else {
+        panic!("rows are objects")
+    };
+    row_from_json(object, 0).expect("valid test row")
+}
+
+/// `{"rationale": ..., "result": ...}` as a judge LLM would answer.
+pub fn verdict(result: &str, rationale: &str) -> String {
+    serde_json::json!({"rationale": rationale, "result": result}).to_string()
+}
+
+pub fn score(score: u8, rationale: &str) -> String {
+    serde_json::json!({"rationale": rationale, "score": score}).to_string()
+}
