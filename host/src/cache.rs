@@ -35,23 +35,23 @@ impl ComponentCache {
     }
 
     /// The component for `bytes` (whose SHA-256 is `sha256`), from the cache
-    /// or compiled and then cached. A cache that cannot be read or written
-    /// only costs a compile.
+    /// (`true`) or compiled and then cached. A cache that cannot be read or
+    /// written only costs a compile.
     pub(crate) fn load(
         &self,
         engine: &Engine,
         bytes: &[u8],
         sha256: &str,
-    ) -> wasmtime::Result<Component> {
+    ) -> wasmtime::Result<(Component, bool)> {
         let Some(path) = self.path_for(sha256) else {
-            return Component::new(engine, bytes);
+            return Ok((Component::new(engine, bytes)?, false));
         };
         if path.exists() {
             // SAFETY: the file was written by `store` below from
             // `Component::serialize` under this engine configuration (the
             // key says so), and is replaced atomically, never modified.
             match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok(component),
+                Ok(component) => return Ok((component, true)),
                 Err(error) => tracing::warn!(
                     path = %path.display(),
                     "ignoring unreadable compiled component: {error:#}"
@@ -62,7 +62,7 @@ impl ComponentCache {
         if let Err(error) = store(&path, &component) {
             tracing::warn!(path = %path.display(), "cannot cache compiled component: {error:#}");
         }
-        Ok(component)
+        Ok((component, false))
     }
 
     fn path_for(&self, sha256: &str) -> Option<PathBuf> {

@@ -48,10 +48,12 @@ pub(crate) fn build(allocation: Allocation, maxima: &Limits) -> wasmtime::Result
     if let Allocation::Pooling { slots } = allocation {
         let mut pool = PoolingAllocationConfig::default();
         // A componentize-py judge has about a dozen core instances; a Rust
-        // judge two or three. Memories and tables follow instances.
+        // judge two or three; each has one or two memories. Every memory
+        // slot reserves 4 GiB of address space (not memory) so that bounds
+        // checks compile away.
         pool.total_component_instances(slots)
             .total_core_instances(slots * 16)
-            .total_memories(slots * 4)
+            .total_memories(slots * 2)
             .total_tables(slots * 16)
             .total_stacks(slots)
             .max_memory_size(usize::try_from(maxima.memory_bytes).unwrap_or(usize::MAX))

@@ -116,11 +116,12 @@ impl Host {
             origin: source.clone(),
             reason,
         };
+        let started = Instant::now();
         let engine = self.sandbox.engine().clone();
         let cache = self.cache.clone();
         let (bytes, sha256) = (bytes.to_vec(), sha256.to_owned());
         // Compiling a large component takes seconds: keep it off the executor.
-        let component: Component =
+        let (component, from_cache): (Component, bool) =
             tokio::task::spawn_blocking(move || cache.load(&engine, &bytes, &sha256))
                 .await
                 .map_err(|e| fail(e.to_string()))?
@@ -135,7 +136,15 @@ impl Host {
             .await
             .map_err(|kind| fail(format!("describe() {kind}")))?;
         plugin::validate(&description).map_err(fail)?;
-        Ok(Plugin::new(pre, description, source))
+        tracing::debug!(
+            judge = %description.name,
+            version = %description.version,
+            %source,
+            from_cache,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "loaded judge plugin"
+        );
+        Ok(Plugin::new(pre, description, source, from_cache))
     }
 
     /// Runs `judge` on `row` in a fresh sandbox. Never panics and never

@@ -33,15 +33,27 @@ struct PluginInner {
     pre: PluginPre,
     description: Description,
     source: PluginSource,
+    from_cache: bool,
 }
 
 impl Plugin {
-    pub(crate) fn new(pre: PluginPre, description: Description, source: PluginSource) -> Self {
+    pub(crate) fn new(
+        pre: PluginPre,
+        description: Description,
+        source: PluginSource,
+        from_cache: bool,
+    ) -> Self {
         Plugin(Arc::new(PluginInner {
             pre,
             description,
             source,
+            from_cache,
         }))
+    }
+
+    /// Whether its compiled code came from the on-disk cache.
+    pub fn from_cache(&self) -> bool {
+        self.0.from_cache
     }
 
     pub fn name(&self) -> &str {

@@ -22,8 +22,8 @@ use gavel::{Host, HostOptions};
     about = "Evaluate LLM applications with LLM judges that run as sandboxed WebAssembly components"
 )]
 struct Cli {
-    /// More log output on stderr (-v: info, -vv: debug). GAVEL_LOG takes a
-    /// tracing filter and overrides it.
+    /// More log output on stderr (-v: info, -vv: debug, -vvv: debug from
+    /// every library). GAVEL_LOG takes a tracing filter and overrides it.
     #[arg(short, long, action = ArgAction::Count, global = true)]
     verbose: u8,
 
@@ -127,7 +127,8 @@ pub fn main() -> ExitCode {
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
-        1 => "info",
+        1 => "warn,gavel=info",
+        2 => "warn,gavel=debug",
         _ => "debug",
     };
     let filter = std::env::var("GAVEL_LOG").unwrap_or_else(|_| default.to_owned());

@@ -168,6 +168,7 @@ impl OpenAiClient {
                 "environment variable {var} is not set (endpoint '{alias}' reads its API key from it)"
             ))
         })?;
+        let started = Instant::now();
         let mut retries = 0;
         loop {
             if let Some(pacer) = &endpoint.pacer {
@@ -184,7 +185,18 @@ impl OpenAiClient {
                 self.send(endpoint, key.as_ref(), request, structured).await
             };
             match attempt {
-                Ok(answer) => return Ok(answer),
+                Ok(answer) => {
+                    tracing::debug!(
+                        endpoint = alias,
+                        judge = %request.judge,
+                        retries,
+                        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                        input_tokens = answer.input_tokens,
+                        output_tokens = answer.output_tokens,
+                        "LLM call"
+                    );
+                    return Ok(answer);
+                }
                 Err(Failure::StructuredOutputRefused) => {
                     tracing::info!(
                         endpoint = alias,
