@@ -5,5 +5,6 @@ mod support;
 
 mod builtins;
 mod cli;
+mod compat;
 mod languages;
 mod sandbox;

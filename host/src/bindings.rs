@@ -11,11 +11,11 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
 });
 
-pub use exports::gavel::judge::judge::{AssessmentType, Description, Input, JudgeError};
-pub use gavel::judge::llm::{Completion, CompletionRequest, LlmError, Usage};
-pub use gavel::judge::log::Level;
-pub use gavel::judge::prompt::Variable;
-pub use gavel::judge::types::{
+pub use self::exports::gavel::judge::judge::{AssessmentType, Description, Input, JudgeError};
+pub use self::gavel::judge::llm::{Completion, CompletionRequest, LlmError, Usage};
+pub use self::gavel::judge::log::Level;
+pub use self::gavel::judge::prompt::Variable;
+pub use self::gavel::judge::types::{
     Assessment, Chunk, ChunkAssessment, Example, GuidelineGroup, JudgeConfig, Message, Role, Row,
     Verdict,
 };

@@ -166,7 +166,7 @@ fn settings(
         .with_overrides(&table.limits, host.maxima())
         .map_err(|e| at(format!("limits: {e}")))?;
     let examples = match &table.examples {
-        Some(file) => read_examples(&config.dir.join(file)).map_err(|m| at(m))?,
+        Some(file) => read_examples(&config.dir.join(file)).map_err(at)?,
         None => Vec::new(),
     };
     Ok(Settings {

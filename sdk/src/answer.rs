@@ -332,17 +332,19 @@ fn from_lines(text: &str) -> Option<Answer> {
         if let Some((key, value)) = key_value(stripped) {
             in_rationale = false;
             let value = value.trim().trim_matches(['*', '`', ' ']);
-            if SCORE_KEYS.contains(&key.as_str()) && score.is_none() {
-                if let Some(s) = score_of_text(value) {
-                    score = Some(s);
-                    continue;
-                }
+            if SCORE_KEYS.contains(&key.as_str())
+                && score.is_none()
+                && let Some(s) = score_of_text(value)
+            {
+                score = Some(s);
+                continue;
             }
-            if RESULT_KEYS.contains(&key.as_str()) && result.is_none() {
-                if let Some(r) = yes_no(value) {
-                    result = Some(r);
-                    continue;
-                }
+            if RESULT_KEYS.contains(&key.as_str())
+                && result.is_none()
+                && let Some(r) = yes_no(value)
+            {
+                result = Some(r);
+                continue;
             }
             if RATIONALE_KEYS.contains(&key.as_str()) {
                 rationale = Some(value.to_owned());

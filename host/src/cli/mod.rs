@@ -40,7 +40,7 @@ enum Command {
     },
     /// Run one judge on one case, as an SDK user calls a judge directly.
     /// Exit status: 0 rated yes, 1 rated no, 2 bad input, 3 the judge failed.
-    Judge(judge::JudgeArgs),
+    Judge(Box<judge::JudgeArgs>),
 }
 
 #[derive(Subcommand)]
@@ -112,7 +112,7 @@ pub fn main() -> ExitCode {
             Command::Judges {
                 command: JudgesCommand::List(args),
             } => judges::list(args).await,
-            Command::Judge(args) => judge::run(args).await,
+            Command::Judge(args) => judge::run(*args).await,
         }
     });
     match result {

@@ -337,13 +337,14 @@ fn request_body(endpoint: &Endpoint, request: &ChatRequest, structured: bool) ->
     if let Some(max) = request.max_output_tokens {
         body["max_tokens"] = json!(max);
     }
-    if structured && let Some(schema) = &request.json_schema {
-        if let Ok(schema) = serde_json::from_str::<Value>(schema) {
-            body["response_format"] = json!({
-                "type": "json_schema",
-                "json_schema": {"name": "judgment", "schema": schema, "strict": true},
-            });
-        }
+    if structured
+        && let Some(schema) = &request.json_schema
+        && let Ok(schema) = serde_json::from_str::<Value>(schema)
+    {
+        body["response_format"] = json!({
+            "type": "json_schema",
+            "json_schema": {"name": "judgment", "schema": schema, "strict": true},
+        });
     }
     body
 }

@@ -1,0 +1,154 @@
+//! Plugins keep working as the host evolves: a component built against
+//! `gavel:judge@0.1.0` loads in today's host, and in a host that adds
+//! compatible imports (`@0.1.1`).
+
+use gavel::{Judge, Rating, Settings};
+use serde_json::json;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::support::{self, TestLlm};
+
+fn fixture() -> std::path::PathBuf {
+    support::workspace().join("tests/compat/v0.1.0/conciseness.wasm")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_built_against_0_1_0_runs_in_this_host() {
+    let llm = TestLlm::start().await;
+    llm.always(&support::verdict("yes", "Brief."));
+    let host = support::host(&llm);
+    let plugin = host.load_file(&fixture()).await.unwrap();
+    assert_eq!((plugin.name(), plugin.version()), ("conciseness", "1.0.0"));
+    let judge = Judge::new(plugin, Settings::default());
+    let row = support::row(json!({"request": "2+2?", "response": "4"}));
+    assert_eq!(
+        host.evaluate(&judge, &row).await.outcome.unwrap().rating,
+        Rating::Yes
+    );
+}
+
+/// A host generated from a future WIT with one more import function.
+mod future {
+    wasmtime::component::bindgen!({
+        world: "plugin",
+        path: "../tests/compat/wit-0.1.1",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}
+
+use future::gavel::judge as future_api;
+
+struct FutureHost {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for FutureHost {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl future_api::types::Host for FutureHost {}
+
+impl future_api::llm::Host for FutureHost {
+    async fn complete(
+        &mut self,
+        _request: future_api::llm::CompletionRequest,
+    ) -> Result<future_api::llm::Completion, future_api::llm::LlmError> {
+        Err(future_api::llm::LlmError::Upstream(
+            "no LLM in this test".into(),
+        ))
+    }
+
+    async fn models(&mut self) -> Vec<String> {
+        vec!["future-model".into()]
+    }
+}
+
+impl future_api::prompt::Host for FutureHost {
+    async fn render(
+        &mut self,
+        template: String,
+        _overrides: Vec<future_api::prompt::Variable>,
+    ) -> Result<String, String> {
+        Ok(template)
+    }
+
+    async fn render_row(
+        &mut self,
+        template: String,
+        _row: future_api::types::Row,
+        _overrides: Vec<future_api::prompt::Variable>,
+    ) -> Result<String, String> {
+        Ok(template)
+    }
+}
+
+impl future_api::log::Host for FutureHost {
+    async fn log(&mut self, _level: future_api::log::Level, _message: String) {}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_built_against_0_1_0_runs_in_a_host_that_adds_imports() {
+    let engine = Engine::new(Config::new().wasm_component_model(true)).unwrap();
+    let mut linker = Linker::<FutureHost>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    future::Plugin::add_to_linker::<_, HasSelf<FutureHost>>(&mut linker, |h| h).unwrap();
+    let component = Component::from_file(&engine, fixture()).unwrap();
+    let pre = future::PluginPre::new(
+        linker
+            .instantiate_pre(&component)
+            .expect("0.1.0 imports match 0.1.1"),
+    )
+    .expect("the 0.1.0 export is found as 0.1.1");
+    let mut store = Store::new(
+        &engine,
+        FutureHost {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        },
+    );
+    let plugin = pre.instantiate_async(&mut store).await.unwrap();
+    let description = plugin
+        .gavel_judge_judge()
+        .call_describe(&mut store)
+        .await
+        .unwrap();
+    assert_eq!(description.name, "conciseness");
+
+    let row = future_api::types::Row {
+        request_id: "0".into(),
+        request: "2+2?".into(),
+        conversation: vec![],
+        response: Some("the answer is four".into()),
+        expected_response: None,
+        expected_facts: vec![],
+        retrieved_context: vec![],
+        expected_retrieved_context: vec![],
+        guidelines: vec![],
+        global_guidelines: vec![],
+        trace: None,
+        extra: "{}".into(),
+    };
+    let config = future_api::types::JudgeConfig {
+        options: r#"{"max_words": 2}"#.into(),
+        endpoint: "judge".into(),
+        threshold: 3,
+        examples: vec![],
+    };
+    let assessment = plugin
+        .gavel_judge_judge()
+        .call_evaluate(&mut store, &row, &config)
+        .await
+        .unwrap()
+        .expect("an assessment");
+    assert!(matches!(assessment.verdict, future_api::types::Verdict::No));
+    assert_eq!(assessment.rationale, "4 words, over the limit of 2.");
+}
