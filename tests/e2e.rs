@@ -6,5 +6,6 @@ mod support;
 mod builtins;
 mod cli;
 mod compat;
+mod eval;
 mod languages;
 mod sandbox;

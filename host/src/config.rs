@@ -25,6 +25,9 @@ pub struct Config {
     /// A list of guidelines, or a table of named lists.
     #[serde(default)]
     pub global_guidelines: Option<toml::Value>,
+    /// `[eval]`: defaults for `gavel eval`.
+    #[serde(default)]
+    pub eval: EvalTable,
     /// The directory relative paths in the file are resolved against.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -57,6 +60,19 @@ pub struct JudgeTable {
     pub config: toml::Table,
     #[serde(default)]
     pub limits: LimitOverrides,
+}
+
+/// The `[eval]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalTable {
+    /// The judges and metrics to run on every row instead of the default
+    /// selection (`--judges` overrides it).
+    pub judges: Option<Vec<String>>,
+    /// Few-shot examples for every judge that has a rating in the file
+    /// (output columns like `response/llm_judged/correctness/rating`); a
+    /// judge's own `examples` take precedence.
+    pub examples: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -136,16 +152,19 @@ impl Config {
     /// with `gpt-4o-mini`.
     pub fn resolved_endpoints(&self, overrides: &EndpointOverrides) -> IndexMap<String, Endpoint> {
         let mut endpoints = self.endpoints.clone();
-        let configured = endpoints.contains_key(crate::judge::DEFAULT_ENDPOINT);
         let judge = endpoints
             .entry(crate::judge::DEFAULT_ENDPOINT.to_owned())
             .or_insert_with(Endpoint::openai_default);
         if let Some(base_url) = &overrides.base_url {
             judge.base_url.clone_from(base_url);
-            // A server named on the command line gets OpenAI's key only
-            // when one is set; local servers need none.
-            let key_set = std::env::var_os("OPENAI_API_KEY").is_some_and(|k| !k.is_empty());
-            if !configured && !key_set {
+            // A server named on the command line gets the key only when it
+            // is set: local servers need none.
+            let key_set = judge
+                .api_key_env
+                .as_ref()
+                .and_then(std::env::var_os)
+                .is_some_and(|k| !k.is_empty());
+            if !key_set {
                 judge.api_key_env = None;
             }
         }

@@ -59,6 +59,7 @@ struct JudgeInner {
     name: String,
     plugin: Plugin,
     assessment_type: AssessmentType,
+    rates_chunks: bool,
     required_inputs: Vec<Vec<Input>>,
     threshold: u8,
     grant: Grant,
@@ -88,6 +89,12 @@ impl Judge {
 
     pub fn assessment_type(&self) -> AssessmentType {
         self.0.assessment_type
+    }
+
+    /// Whether it rates retrieved chunks one by one (its results are lists
+    /// and a precision).
+    pub fn rates_chunks(&self) -> bool {
+        self.0.rates_chunks
     }
 
     pub fn required_inputs(&self) -> &[Vec<Input>] {
@@ -238,6 +245,7 @@ pub struct JudgeBuilder {
     settings: Settings,
     name: String,
     assessment_type: AssessmentType,
+    rates_chunks: bool,
     required_inputs: Vec<Vec<Input>>,
 }
 
@@ -247,6 +255,7 @@ impl JudgeBuilder {
         JudgeBuilder {
             name: description.name.clone(),
             assessment_type: description.assessment_type,
+            rates_chunks: description.name == "chunk_relevance",
             required_inputs: description.required_inputs.clone(),
             plugin,
             settings,
@@ -260,6 +269,11 @@ impl JudgeBuilder {
 
     pub fn assessment_type(mut self, assessment_type: AssessmentType) -> Self {
         self.assessment_type = assessment_type;
+        self
+    }
+
+    pub fn rates_chunks(mut self, rates_chunks: bool) -> Self {
+        self.rates_chunks = rates_chunks;
         self
     }
 
@@ -295,6 +309,7 @@ impl JudgeBuilder {
             name: self.name,
             plugin: self.plugin,
             assessment_type: self.assessment_type,
+            rates_chunks: self.rates_chunks,
             required_inputs: self.required_inputs,
             threshold,
             grant,

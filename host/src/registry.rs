@@ -55,10 +55,14 @@ impl Registry {
                     )));
                 }
             }
-            let settings = match table {
-                Some(table) => settings(host, config, plugin.name(), table, endpoints)?,
-                None => Settings::default(),
-            };
+            let default_table = JudgeTable::default();
+            let settings = settings(
+                host,
+                config,
+                plugin.name(),
+                table.unwrap_or(&default_table),
+                endpoints,
+            )?;
             judges.push(Judge::new(plugin, settings));
         }
         let builtins = judges.len();
@@ -165,8 +169,8 @@ fn settings(
     let limits = crate::limits::Limits::DEFAULT
         .with_overrides(&table.limits, host.maxima())
         .map_err(|e| at(format!("limits: {e}")))?;
-    let examples = match &table.examples {
-        Some(file) => read_examples(&config.dir.join(file)).map_err(at)?,
+    let examples = match table.examples.as_ref().or(config.eval.examples.as_ref()) {
+        Some(file) => read_examples(&config.dir.join(file), name).map_err(at)?,
         None => Vec::new(),
     };
     Ok(Settings {
@@ -221,6 +225,7 @@ fn prompt_judge(
     Ok(Judge::builder(plugin.clone(), settings)
         .name(name.to_owned())
         .assessment_type(assessment_type)
+        .rates_chunks(kind == AssessmentKind::Retrieval)
         .required_inputs(required)
         .build())
 }
@@ -240,11 +245,22 @@ fn input_of_variable(variable: &str) -> Option<Input> {
 }
 
 /// Few-shot examples: JSONL rows with the judge's inputs, a `rating`
-/// ("yes"/"no") or `score` (1-5), and a `rationale`.
-fn read_examples(path: &Path) -> Result<Vec<Example>, String> {
+/// ("yes"/"no") or `score` (1-5), and a `rationale`. The reference's shape,
+/// one file for several judges keyed by output columns
+/// (`response/llm_judged/<judge>/rating`, `.../rationale`), works too: rows
+/// without a rating for `judge` are not its examples.
+fn read_examples(path: &Path, judge: &str) -> Result<Vec<Example>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("examples file {}: {e}", path.display()))?;
     let mut examples = Vec::new();
+    let shared_file = text.contains("/llm_judged/");
+    let columns = |field: &str| {
+        [
+            field.to_owned(),
+            format!("response/llm_judged/{judge}/{field}"),
+            format!("retrieval/llm_judged/{judge}/{field}"),
+        ]
+    };
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -261,7 +277,11 @@ fn read_examples(path: &Path) -> Result<Vec<Example>, String> {
             Ok(_) => return Err(at("expected a JSON object".to_owned())),
             Err(e) => return Err(at(format!("not JSON: {e}"))),
         };
-        let verdict = match (object.remove("rating"), object.remove("score")) {
+        let mut take = |field: &str| columns(field).iter().find_map(|c| object.remove(c));
+        let (rating, score, rationale) = (take("rating"), take("score"), take("rationale"));
+        // Other judges' columns are not inputs.
+        object.retain(|key, _| !key.contains("/llm_judged/"));
+        let verdict = match (rating, score) {
             (Some(Value::String(r)), None) if r.eq_ignore_ascii_case("yes") => Verdict::Yes,
             (Some(Value::String(r)), None) if r.eq_ignore_ascii_case("no") => Verdict::No,
             (None, Some(Value::Number(n))) => match n.as_u64() {
@@ -283,13 +303,14 @@ fn read_examples(path: &Path) -> Result<Vec<Example>, String> {
                     "field `score`: {other} is not a number from 1 to 5"
                 )));
             }
+            (None, None) if shared_file => continue,
             (None, None) => {
                 return Err(at(
                     "needs a `rating` (\"yes\"/\"no\") or a `score` (1-5)".to_owned()
                 ));
             }
         };
-        let rationale = match object.remove("rationale") {
+        let rationale = match rationale {
             Some(Value::String(r)) => r,
             None | Some(Value::Null) => String::new(),
             Some(_) => return Err(at("field `rationale`: expected a string".to_owned())),

@@ -20,6 +20,22 @@ pub fn new_run_id() -> String {
     )
 }
 
+/// The current UTC time as RFC 3339, to the second: `2026-11-23T09:15:00Z`.
+pub fn utc_timestamp() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
 /// algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, set-up shared by subcommands,
 //! exit codes.
 
+mod eval;
 mod judge;
 mod judges;
 
@@ -38,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         command: JudgesCommand,
     },
+    /// Evaluate an evaluation set: every row through the judges that fit
+    /// it, results and metrics in a run directory. Exit status: 0 success,
+    /// 1 a --fail-under gate failed, 2 bad input or configuration (nothing
+    /// evaluated), 3 the run could not finish.
+    Eval(Box<eval::EvalArgs>),
     /// Run one judge on one case, as an SDK user calls a judge directly.
     /// Exit status: 0 rated yes, 1 rated no, 2 bad input, 3 the judge failed.
     Judge(Box<judge::JudgeArgs>),
@@ -113,6 +119,7 @@ pub fn main() -> ExitCode {
                 command: JudgesCommand::List(args),
             } => judges::list(args).await,
             Command::Judge(args) => judge::run(*args).await,
+            Command::Eval(args) => eval::run(*args).await,
         }
     });
     match result {

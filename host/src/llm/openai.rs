@@ -143,6 +143,13 @@ impl OpenAiClient {
         })
     }
 
+    /// Every endpoint by alias.
+    pub fn endpoints(&self) -> impl Iterator<Item = (&str, &Endpoint)> {
+        self.endpoints
+            .values()
+            .map(|e| (e.alias.as_str(), &e.config))
+    }
+
     /// Aliases whose API key variable is not set, with the variable.
     pub fn missing_keys(&self) -> Vec<(&str, &str)> {
         let mut missing: Vec<_> = self

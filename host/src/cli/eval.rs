@@ -1,0 +1,233 @@
+//! `gavel eval DATA`: evaluate a whole evaluation set.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use gavel::row::GuidelineGroup;
+use gavel::run::gate::{self, Gate};
+use gavel::run::metrics::SummaryLine;
+use gavel::run::{self, EvalOptions, RunError};
+use gavel::selection::{Check, Selection};
+use serde_json::{Value, json};
+
+use super::{CliError, ConfigArgs, EndpointArgs, Setup};
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The evaluation set: .jsonl, .json (an array) or .csv
+    data: PathBuf,
+
+    /// The run directory to write [default: gavel-runs/<run id>]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+
+    /// Run these judges and metrics on every row (where the row has their
+    /// inputs) instead of the default selection, e.g.
+    /// correctness,safety,exact_match,token_count
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    judges: Vec<String>,
+
+    /// A global guideline every response must follow (repeatable; added
+    /// to those of gavel.toml)
+    #[arg(long = "guideline", value_name = "TEXT")]
+    guidelines: Vec<String>,
+
+    /// Record rows that cannot be read as error rows instead of stopping
+    #[arg(long)]
+    skip_invalid: bool,
+
+    /// Also write eval_results.csv
+    #[arg(long)]
+    csv: bool,
+
+    /// Exit with status 1 when METRIC is below VALUE (repeatable), e.g.
+    /// response/overall_assessment/rating/percentage=0.8
+    #[arg(long, value_name = "METRIC=VALUE")]
+    fail_under: Vec<Gate>,
+
+    /// Rows judged at once
+    #[arg(long, value_name = "N", default_value_t = 64, hide = true)]
+    rows_in_flight: usize,
+
+    #[command(flatten)]
+    config: ConfigArgs,
+
+    #[command(flatten)]
+    endpoint: EndpointArgs,
+}
+
+pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
+    let run_id = gavel::new_run_id();
+    let setup = Setup::load(&args.config, &args.endpoint, &run_id).await?;
+    let names = if args.judges.is_empty() {
+        setup.config.eval.judges.clone().unwrap_or_default()
+    } else {
+        args.judges.clone()
+    };
+    let selection = if names.is_empty() {
+        Selection::Default
+    } else {
+        Selection::named(&setup.registry, &names).map_err(|e| CliError::bad_input(anyhow!(e)))?
+    };
+    check_keys(&setup, &selection)?;
+    let mut global_guidelines = setup
+        .config
+        .global_guideline_groups()
+        .map_err(CliError::bad_input)?;
+    if !args.guidelines.is_empty() {
+        global_guidelines.push(GuidelineGroup {
+            name: None,
+            rules: args.guidelines.clone(),
+        });
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("gavel-runs").join(&run_id));
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("gavel_version".into(), json!(env!("CARGO_PKG_VERSION")));
+    metadata.insert(
+        "config".into(),
+        json!(setup.config.path.as_ref().map(|p| p.display().to_string())),
+    );
+    let endpoints: serde_json::Map<String, Value> = setup
+        .llm
+        .endpoints()
+        .map(|(alias, endpoint)| {
+            (
+                alias.to_owned(),
+                json!({"base_url": endpoint.base_url, "model": endpoint.model}),
+            )
+        })
+        .collect();
+    metadata.insert("endpoints".into(), Value::Object(endpoints));
+    let options = EvalOptions {
+        data: args.data.clone(),
+        out,
+        run_id,
+        selection,
+        global_guidelines,
+        skip_invalid: args.skip_invalid,
+        csv: args.csv,
+        rows_in_flight: args.rows_in_flight,
+        metadata,
+    };
+    let report = match run::run(&setup.host, &setup.registry, &options).await {
+        Ok(report) => report,
+        Err(error @ (RunError::Dataset(_) | RunError::InvalidRows { .. })) => {
+            return Err(CliError::bad_input(error));
+        }
+        Err(error @ RunError::Output(_)) => {
+            let bad_input = matches!(
+                &error,
+                RunError::Output(gavel::run::output::OutputError::Exists(_))
+            );
+            return Err(if bad_input {
+                CliError::bad_input(error)
+            } else {
+                CliError::incomplete(error)
+            });
+        }
+    };
+
+    let metrics = &report.metrics;
+    print_summary(&metrics.summary());
+    println!(
+        "\n{} rows ({} invalid), {} judgments ({} failed) in {:.1} s. Results: {}",
+        metrics.rows,
+        metrics.invalid_rows,
+        metrics.judgments,
+        metrics.failed_judgments,
+        report.elapsed_seconds,
+        report.out.display()
+    );
+    if metrics.judgments > 0 && metrics.failed_judgments == metrics.judgments {
+        return Err(CliError::incomplete(anyhow!(
+            "every judgment failed, so the run did not finish; the first error: {}",
+            metrics.first_failure.as_deref().unwrap_or("unknown")
+        )));
+    }
+    let gates = gate::check(&args.fail_under, &metrics.to_json());
+    for result in &gates {
+        println!("{result}");
+    }
+    Ok(if gates.iter().all(|g| g.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Refuses to start when a judge that may run reads its key from an unset
+/// variable: every one of its judgments would fail.
+fn check_keys(setup: &Setup, selection: &Selection) -> Result<(), CliError> {
+    let missing = setup.llm.missing_keys();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let judges: Vec<_> = match selection {
+        Selection::Named(checks) => checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Judge(judge) => Some(judge.clone()),
+                _ => None,
+            })
+            .collect(),
+        Selection::Default => setup.registry.judges().to_vec(),
+    };
+    for judge in judges {
+        if let Some((alias, var)) = missing
+            .iter()
+            .find(|(alias, _)| *alias == judge.grant_endpoint())
+        {
+            return Err(CliError::bad_input(anyhow!(
+                "environment variable {var} is not set; endpoint '{alias}' (used by judge '{}') reads its API key from it \
+                 (or pass --judge-base-url for a server that needs no key)",
+                judge.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(lines: &[SummaryLine]) {
+    let value = |v: &Value| match v {
+        Value::Null => "-".to_owned(),
+        Value::Number(n) if n.is_f64() => format!("{:.3}", n.as_f64().unwrap_or_default()),
+        other => other.to_string(),
+    };
+    // The errors column shows each judge's error count.
+    let rows: Vec<[String; 4]> = lines
+        .iter()
+        .filter(|l| !l.metric.ends_with("/error_count"))
+        .map(|l| {
+            [
+                l.metric.clone(),
+                value(&l.value),
+                l.rows.to_string(),
+                l.errors.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["metric", "value", "rows", "errors"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        println!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! The run directory: `eval_results.jsonl` (appended row by row, so
+//! finished rows survive an interruption), `metrics.json`, `run.json`, and
+//! `eval_results.csv` on request.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexSet;
+use serde_json::{Map, Value};
+
+pub const RESULTS: &str = "eval_results.jsonl";
+pub const METRICS: &str = "metrics.json";
+pub const RUN: &str = "run.json";
+pub const CSV: &str = "eval_results.csv";
+
+pub struct RunDir {
+    path: PathBuf,
+    results: BufWriter<File>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{0} already holds the results of a run; choose another --out")]
+    Exists(PathBuf),
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_error(path: &Path) -> impl Fn(io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl RunDir {
+    /// Creates `path` (and its parents). A directory that already has
+    /// results is refused rather than mixed into.
+    pub fn create(path: &Path) -> Result<RunDir, OutputError> {
+        let results = path.join(RESULTS);
+        if results.exists() {
+            return Err(OutputError::Exists(path.to_owned()));
+        }
+        fs::create_dir_all(path).map_err(io_error(path))?;
+        let file = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&results)
+            .map_err(io_error(&results))?;
+        Ok(RunDir {
+            path: path.to_owned(),
+            results: BufWriter::new(file),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a row and flushes it to the file.
+    pub fn write_row(&mut self, row: &Map<String, Value>) -> Result<(), OutputError> {
+        let path = self.path.join(RESULTS);
+        serde_json::to_writer(&mut self.results, row).map_err(|e| io_error(&path)(e.into()))?;
+        self.results.write_all(b"\n").map_err(io_error(&path))?;
+        self.results.flush().map_err(io_error(&path))
+    }
+
+    pub fn write_json(&self, name: &str, value: &Value) -> Result<(), OutputError> {
+        let path = self.path.join(name);
+        let mut text =
+            serde_json::to_string_pretty(value).map_err(|e| io_error(&path)(e.into()))?;
+        text.push('\n');
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.path).map_err(io_error(&path))?;
+        tmp.write_all(text.as_bytes()).map_err(io_error(&path))?;
+        tmp.persist(&path).map_err(|e| io_error(&path)(e.error))?;
+        Ok(())
+    }
+
+    /// `eval_results.csv` from `eval_results.jsonl`: the columns of every
+    /// row in first-seen order; lists and objects as JSON text. Reads the
+    /// results twice instead of holding them.
+    pub fn write_csv(&self) -> Result<PathBuf, OutputError> {
+        let results = self.path.join(RESULTS);
+        let rows = || -> Result<_, OutputError> {
+            let file = File::open(&results).map_err(io_error(&results))?;
+            Ok(BufReader::new(file).lines().map(|line| {
+                let line = line.map_err(io_error(&results))?;
+                serde_json::from_str::<Map<String, Value>>(&line)
+                    .map_err(|e| io_error(&results)(e.into()))
+            }))
+        };
+        let mut columns: IndexSet<String> = IndexSet::new();
+        for row in rows()? {
+            columns.extend(row?.keys().cloned());
+        }
+        let path = self.path.join(CSV);
+        let mut writer = csv::Writer::from_path(&path).map_err(|e| io_error(&path)(e.into()))?;
+        writer
+            .write_record(&columns)
+            .map_err(|e| io_error(&path)(e.into()))?;
+        for row in rows()? {
+            let row = row?;
+            let cells = columns.iter().map(|column| match row.get(column) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(text)) => text.clone(),
+                Some(other) => other.to_string(),
+            });
+            writer
+                .write_record(cells)
+                .map_err(|e| io_error(&path)(e.into()))?;
+        }
+        writer.flush().map_err(io_error(&path))?;
+        Ok(path)
+    }
+}

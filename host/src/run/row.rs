@@ -1,0 +1,282 @@
+//! One row's evaluation, and its line in `eval_results.jsonl`.
+
+use serde_json::{Map, Value, json};
+
+use crate::bindings::{AssessmentType, Row};
+use crate::deterministic;
+use crate::host::Host;
+use crate::judge::{Evaluation, Judgment, input_name};
+use crate::overall::{self, Overall, Verdict};
+use crate::registry::Registry;
+use crate::selection::{Check, Selection, root_cause_rank};
+
+/// What happened to one input row.
+pub struct RowResult {
+    /// The input fields, as read.
+    pub fields: Map<String, Value>,
+    pub outcome: RowOutcome,
+}
+
+pub enum RowOutcome {
+    /// The row could not be read (kept with `--skip-invalid`).
+    Invalid(String),
+    Judged(Judged),
+}
+
+pub struct Judged {
+    pub request_id: String,
+    pub judgments: Vec<JudgmentResult>,
+    pub exact_match: Option<bool>,
+    pub token_count: Option<usize>,
+    pub document_recall: Option<f64>,
+    /// Checks chosen for the row that could not run on it, and why.
+    pub skipped: Vec<(String, String)>,
+    pub overall: Overall,
+}
+
+/// One judgment: a judge (or one guideline group of it) on the row.
+pub struct JudgmentResult {
+    /// Name in outputs: `correctness`, `guideline_adherence/tone`.
+    pub output: String,
+    /// The judge's own name.
+    pub judge: String,
+    pub kind: AssessmentType,
+    /// Rates chunks one by one (lists and a precision in outputs).
+    pub rates_chunks: bool,
+    pub evaluation: Evaluation,
+}
+
+impl JudgmentResult {
+    /// `response/llm_judged/<name>` or `retrieval/llm_judged/<name>`.
+    pub fn prefix(&self) -> String {
+        match self.kind {
+            AssessmentType::Answer => format!("response/llm_judged/{}", self.output),
+            AssessmentType::Retrieval => format!("retrieval/llm_judged/{}", self.output),
+        }
+    }
+
+    pub fn judgment(&self) -> Option<&Judgment> {
+        self.evaluation.outcome.as_ref().ok()
+    }
+
+    /// Whether anything failed: the whole judgment or a chunk of it.
+    pub fn has_error(&self) -> bool {
+        match &self.evaluation.outcome {
+            Ok(judgment) => judgment.chunks.iter().any(Result::is_err),
+            Err(_) => true,
+        }
+    }
+}
+
+/// Runs the checks selected for `row` on it.
+pub async fn evaluate(
+    host: &Host,
+    registry: &Registry,
+    selection: &Selection,
+    mut row: Row,
+    global_guidelines: &[crate::row::GuidelineGroup],
+) -> Judged {
+    row.global_guidelines = global_guidelines.to_vec();
+    let mut skipped = Vec::new();
+    let mut exact_match = None;
+    let mut token_count = None;
+    let mut planned = Vec::new();
+    for check in selection.for_row(registry, &row) {
+        match check {
+            Check::Judge(judge) => {
+                let missing = judge.missing_inputs(&row);
+                if missing.is_empty() {
+                    planned.push(judge);
+                } else {
+                    let needs: Vec<String> = missing
+                        .iter()
+                        .map(|any_of| {
+                            any_of
+                                .iter()
+                                .map(|i| input_name(*i))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        })
+                        .collect();
+                    skipped.push((
+                        judge.name().to_owned(),
+                        format!("needs {}", needs.join(", ")),
+                    ));
+                }
+            }
+            Check::ExactMatch => {
+                exact_match = deterministic::exact_match(&row);
+                if exact_match.is_none() {
+                    skipped.push((
+                        check.name().to_owned(),
+                        "needs response and expected_response".to_owned(),
+                    ));
+                }
+            }
+            Check::TokenCount => {
+                token_count = deterministic::token_count(&row);
+                if token_count.is_none() {
+                    skipped.push((check.name().to_owned(), "needs response".to_owned()));
+                }
+            }
+        }
+    }
+    let targets: Vec<_> = planned
+        .iter()
+        .flat_map(|judge| {
+            judge
+                .targets(&row)
+                .into_iter()
+                .map(move |target| (judge, target))
+        })
+        .collect();
+    let evaluations = futures::future::join_all(
+        targets
+            .iter()
+            .map(|(judge, target)| host.evaluate(judge, &target.row)),
+    )
+    .await;
+    let judgments: Vec<JudgmentResult> = targets
+        .into_iter()
+        .zip(evaluations)
+        .map(|((judge, target), evaluation)| JudgmentResult {
+            output: target.name,
+            judge: judge.name().to_owned(),
+            kind: judge.assessment_type(),
+            rates_chunks: judge.rates_chunks(),
+            evaluation,
+        })
+        .collect();
+    let verdicts: Vec<Verdict> = judgments
+        .iter()
+        .map(|j| Verdict {
+            judge: &j.judge,
+            output: &j.output,
+            rating: j.judgment().map(|judgment| judgment.rating),
+            rationale: j
+                .judgment()
+                .map_or("", |judgment| judgment.rationale.as_str()),
+            rank: root_cause_rank(registry, &j.judge),
+        })
+        .collect();
+    let overall = overall::assess(&verdicts);
+    Judged {
+        request_id: row.request_id.clone(),
+        document_recall: deterministic::document_recall(&row),
+        judgments,
+        exact_match,
+        token_count,
+        skipped,
+        overall,
+    }
+}
+
+impl RowResult {
+    /// The row's line in `eval_results.jsonl`: every input field, then the
+    /// judges' results, then the overall assessment.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut out = self.fields.clone();
+        let judged = match &self.outcome {
+            RowOutcome::Invalid(message) => {
+                out.insert("error_message".into(), json!(message));
+                return out;
+            }
+            RowOutcome::Judged(judged) => judged,
+        };
+        if !out.contains_key("request_id") {
+            out.insert("request_id".into(), json!(judged.request_id));
+        }
+        for result in &judged.judgments {
+            let prefix = result.prefix();
+            let mut put = |key: &str, value: Value| {
+                out.insert(format!("{prefix}/{key}"), value);
+            };
+            match &result.evaluation.outcome {
+                Err(failure) => put("error_message", json!(failure.to_string())),
+                Ok(judgment) if judgment.chunks.is_empty() => {
+                    put("rating", json!(judgment.rating));
+                    put("rationale", json!(judgment.rationale));
+                    if let Some(score) = judgment.score {
+                        put("score", json!(score));
+                    }
+                }
+                Ok(judgment) => {
+                    let chunks = &judgment.chunks;
+                    put(
+                        "ratings",
+                        chunks
+                            .iter()
+                            .map(|c| c.as_ref().ok().map(|c| json!(c.rating)))
+                            .collect(),
+                    );
+                    put(
+                        "rationales",
+                        chunks
+                            .iter()
+                            .map(|c| c.as_ref().ok().map(|c| json!(c.rationale)))
+                            .collect(),
+                    );
+                    if chunks
+                        .iter()
+                        .any(|c| matches!(c, Ok(c) if c.score.is_some()))
+                    {
+                        put(
+                            "scores",
+                            chunks
+                                .iter()
+                                .map(|c| c.as_ref().ok().and_then(|c| c.score))
+                                .collect::<Vec<_>>()
+                                .into(),
+                        );
+                    }
+                    if chunks.iter().any(Result::is_err) {
+                        put(
+                            "error_messages",
+                            chunks
+                                .iter()
+                                .map(|c| c.as_ref().err().map(|e| json!(e)))
+                                .collect(),
+                        );
+                    }
+                    put("precision", json!(judgment.precision()));
+                }
+            }
+        }
+        if let Some(matched) = judged.exact_match {
+            out.insert(
+                "response/exact_match/rating".into(),
+                json!(if matched { "yes" } else { "no" }),
+            );
+        }
+        if let Some(tokens) = judged.token_count {
+            out.insert("response/token_count".into(), json!(tokens));
+        }
+        if let Some(recall) = judged.document_recall {
+            out.insert(
+                "retrieval/ground_truth/document_recall".into(),
+                json!(recall),
+            );
+        }
+        out.insert(
+            "response/overall_assessment/rating".into(),
+            json!(judged.overall.rating),
+        );
+        out.insert(
+            "response/overall_assessment/root_cause".into(),
+            json!(judged.overall.root_cause),
+        );
+        out.insert(
+            "response/overall_assessment/rationale".into(),
+            json!(judged.overall.rationale),
+        );
+        if !judged.skipped.is_empty() {
+            let skipped: Map<String, Value> = judged
+                .skipped
+                .iter()
+                .map(|(name, why)| (name.clone(), json!(why)))
+                .collect();
+            out.insert("skipped_judges".into(), Value::Object(skipped));
+        }
+        out
+    }
+}
