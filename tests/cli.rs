@@ -1,42 +1,9 @@
 //! The `gavel` binary: `judges list` and `judge`, their output, error
 //! messages and exit codes.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::{Value, json};
 
-use crate::support::{self, Reply, TestLlm, components};
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `gavel` in `dir` (so no stray gavel.toml is read) with the shared
-/// component cache.
-async fn gavel(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env("GAVEL_CACHE_DIR", support::cache_dir())
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("GAVEL_LOG");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .expect("run gavel");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::support::{self, Reply, TestLlm, components, gavel};
 
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()

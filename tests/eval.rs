@@ -4,40 +4,11 @@
 //! error messages and exit codes.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::support::{self, Recorded, Reply, TestLlm};
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn gavel(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env("GAVEL_CACHE_DIR", support::cache_dir())
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("GAVEL_LOG");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .expect("run gavel");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::support::{self, Recorded, Reply, TestLlm, gavel};
 
 fn write_jsonl(path: &Path, rows: &[Value]) {
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();

@@ -348,6 +348,22 @@ pub fn input_name(input: Input) -> &'static str {
     }
 }
 
+/// `expected_response or expected_facts, retrieved_context`: what a row
+/// lacks, each input named by `name`.
+pub fn describe_missing(missing: &[&[Input]], name: impl Fn(Input) -> String) -> String {
+    missing
+        .iter()
+        .map(|any_of| {
+            any_of
+                .iter()
+                .map(|i| name(*i))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `["request", "response", "expected_response|expected_facts"]`.
 pub fn requirement_names(required: &[Vec<Input>]) -> Vec<String> {
     required

@@ -54,7 +54,7 @@ pub use failure::{FailureKind, JudgeFailure};
 pub use host::{Host, HostError, HostOptions, default_cache_dir};
 pub use judge::{
     ChunkJudgment, DEFAULT_ENDPOINT, DEFAULT_THRESHOLD, Evaluation, Judge, JudgeBuilder, Judgment,
-    Rating, Settings, Target, Usage, has_input, input_name, requirement_names,
+    Rating, Settings, Target, Usage, describe_missing, has_input, input_name, requirement_names,
 };
 pub use limits::{LimitError, LimitOverrides, Limits};
 pub use llm::LlmClient;

@@ -15,6 +15,37 @@ use serde_json::Value;
 
 pub use llm_server::{Recorded, Reply, TestLlm};
 
+/// What the `gavel` binary printed and returned.
+pub struct GavelOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the `gavel` binary in `dir` (so no stray gavel.toml is read), with
+/// the shared component cache and no key or log settings from outside.
+pub async fn gavel(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> GavelOutput {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"));
+    command
+        .current_dir(dir)
+        .args(args)
+        .env("GAVEL_CACHE_DIR", cache_dir())
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("GAVEL_LOG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the runner thread")
+        .expect("run gavel");
+    GavelOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

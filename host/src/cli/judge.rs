@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use gavel::row::{GuidelineGroup, row_from_json};
-use gavel::{Evaluation, Judge, Judgment, Rating, Row, input_name};
+use gavel::{Evaluation, Judge, Judgment, Rating, Row, describe_missing, input_name};
 use serde_json::{Map, Value, json};
 
 use super::{CliError, ConfigArgs, EndpointArgs, Setup};
@@ -78,20 +78,13 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
     }
     let missing = judge.missing_inputs(&row);
     if !missing.is_empty() {
-        let needs: Vec<String> = missing
-            .iter()
-            .map(|any_of| {
-                any_of
-                    .iter()
-                    .map(|i| format!("--{}", input_name(*i).replace('_', "-")))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            })
-            .collect();
+        let needs = describe_missing(&missing, |i| {
+            format!("--{}", input_name(i).replace('_', "-"))
+        });
         return Err(CliError::bad_input(anyhow!(
             "judge '{}' needs more inputs: pass {}",
             judge.name(),
-            needs.join(", ")
+            needs
         )));
     }
     for (alias, var) in setup.llm.missing_keys() {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::bindings::{AssessmentType, Row};
 use crate::deterministic;
 use crate::host::Host;
-use crate::judge::{Evaluation, Judgment, input_name};
+use crate::judge::{Evaluation, Judgment, describe_missing, input_name};
 use crate::overall::{self, Overall, Verdict};
 use crate::registry::Registry;
 use crate::selection::{Check, Selection, root_cause_rank};
@@ -88,20 +88,8 @@ pub async fn evaluate(
                 if missing.is_empty() {
                     planned.push(judge);
                 } else {
-                    let needs: Vec<String> = missing
-                        .iter()
-                        .map(|any_of| {
-                            any_of
-                                .iter()
-                                .map(|i| input_name(*i))
-                                .collect::<Vec<_>>()
-                                .join(" or ")
-                        })
-                        .collect();
-                    skipped.push((
-                        judge.name().to_owned(),
-                        format!("needs {}", needs.join(", ")),
-                    ));
+                    let needs = describe_missing(&missing, |i| input_name(i).to_owned());
+                    skipped.push((judge.name().to_owned(), format!("needs {needs}")));
                 }
             }
             Check::ExactMatch => {
