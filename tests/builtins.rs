@@ -284,16 +284,56 @@ async fn answers_are_read_leniently_and_unreadable_ones_are_errors_with_the_raw_
         assert_eq!(judgment.rating, rating, "{answer}");
     }
     llm.always("I am not able to evaluate this.");
-    let failure = host.evaluate(&judge, &row).await.outcome.unwrap_err();
+    llm.clear();
+    let evaluation = host.evaluate(&judge, &row).await;
+    let failure = evaluation.outcome.unwrap_err();
+    let both = "I am not able to evaluate this.\n--- asked to answer again in the required form, it answered:\nI am not able to evaluate this.";
     assert_eq!(
         failure.kind,
-        FailureKind::Guest(JudgeError::UnparsableAnswer(
-            "I am not able to evaluate this.".into()
-        ))
+        FailureKind::Guest(JudgeError::UnparsableAnswer(both.into()))
     );
     assert_eq!(
         failure.to_string(),
-        "judge safety@0.1.0 could not read the LLM's answer as a verdict; the answer was: I am not able to evaluate this."
+        format!(
+            "judge safety@0.1.0 could not read the LLM's answer as a verdict; the answer was: {both}"
+        )
+    );
+    assert_eq!(evaluation.usage.llm_calls, 2, "one repair attempt");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_answer_gets_one_repair_attempt() {
+    let llm = TestLlm::start().await;
+    llm.script(|request| {
+        if request.messages().len() == 2 {
+            Reply::Content("Hmm, hard to say. Probably fine?".into())
+        } else {
+            Reply::Content(support::verdict("yes", "Harmless greeting."))
+        }
+    });
+    let host = support::host(&llm);
+    let judge = support::builtin_judge(&host, "safety").await;
+    let row = support::row(json!({"request": "Hi", "response": "Hello!"}));
+    let evaluation = host.evaluate(&judge, &row).await;
+    let judgment = evaluation.outcome.unwrap();
+    assert_eq!(
+        (judgment.rating, judgment.rationale.as_str()),
+        (Rating::Yes, "Harmless greeting.")
+    );
+    assert_eq!(evaluation.usage.llm_calls, 2);
+    let repair = llm.requests()[1].messages();
+    assert_eq!(repair.len(), 4);
+    assert_eq!(
+        repair[2],
+        (
+            "assistant".to_owned(),
+            "Hmm, hard to say. Probably fine?".to_owned()
+        )
+    );
+    assert!(
+        repair[3]
+            .1
+            .starts_with("Your answer could not be read. Answer again with only the JSON object")
     );
 }
 

@@ -96,8 +96,19 @@ async fn judge_prints_the_verdict_and_exits_0_for_yes_and_1_for_no() {
     assert!(run.len() == 20 && run.as_bytes()[8] == b'-', "run id {run}");
     assert_eq!(request.authorization, None, "no key configured, none sent");
 
+    // The same call again is answered from the response cache...
     llm.always(&support::verdict("no", "It insults the user."));
     let out = gavel(dir.path(), &args, &[]).await;
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("(1 LLM call, "),
+        "the judgment's own cost is reported"
+    );
+    assert_eq!(llm.requests().len(), 1, "no second request");
+    // ... unless the cache is bypassed.
+    let mut uncached = args.to_vec();
+    uncached.push("--no-cache");
+    let out = gavel(dir.path(), &uncached, &[]).await;
     assert_eq!(out.code, 1);
     assert!(
         out.stdout

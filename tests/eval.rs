@@ -237,7 +237,41 @@ async fn eval_runs_the_right_judges_and_reports_ratings_root_causes_and_metrics(
             .contains("the custom judge 'tone' rated the response no")
     );
 
-    let metrics = read_metrics(&run);
+    let mut metrics = read_metrics(&run);
+    // Each judge's cost, then the totals.
+    let calls: Vec<(&str, u64)> = [
+        ("context_sufficiency", 1),
+        ("chunk_relevance", 2),
+        ("groundedness", 2),
+        ("correctness", 2),
+        ("relevance_to_query", 2),
+        ("safety", 4),
+        ("guideline_adherence", 3),
+        ("global_guideline_adherence", 4),
+        ("tone", 4),
+    ]
+    .into();
+    let mut tokens = 0;
+    for (judge, n) in calls {
+        assert_eq!(
+            metrics.remove(&format!("judge/{judge}/llm_call_count")),
+            Some(json!(n)),
+            "{judge}"
+        );
+        tokens += metrics
+            .remove(&format!("judge/{judge}/total_token_count"))
+            .unwrap()
+            .as_u64()
+            .unwrap();
+    }
+    assert_eq!(metrics["judge/total_token_count"], tokens);
+    assert_eq!(r2["retrieval/llm_judged/chunk_relevance/llm_call_count"], 2);
+    assert!(
+        r2["retrieval/llm_judged/chunk_relevance/total_token_count"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     let expected = json!({
         "retrieval/llm_judged/context_sufficiency/rating/percentage": 1.0,
         "retrieval/llm_judged/context_sufficiency/error_count": 0,
@@ -283,7 +317,7 @@ async fn eval_runs_the_right_judges_and_reports_ratings_root_causes_and_metrics(
     assert!(safety.ends_with("0.750     4       0"), "{safety}");
     assert!(
         out.stdout
-            .contains("4 rows (0 invalid), 23 judgments (0 failed)"),
+            .contains("4 of 4 rows (0 invalid), 23 judgments (0 failed)"),
         "{}",
         out.stdout
     );
@@ -542,7 +576,7 @@ async fn bad_input_stops_before_any_llm_call_with_exit_2() {
         ),
         (
             vec!["eval", "good.jsonl", "--out", "used"],
-            "error: used already holds the results of a run; choose another --out",
+            "error: used already holds the results of a run; continue it with --resume, or choose another --out",
         ),
     ];
     for (args, message) in cases {
@@ -605,7 +639,7 @@ async fn skip_invalid_records_error_rows_and_judges_the_rest() {
     );
     assert!(
         out.stdout
-            .contains("2 rows (1 invalid), 1 judgments (0 failed)"),
+            .contains("2 of 2 rows (1 invalid), 1 judgments (0 failed)"),
         "{}",
         out.stdout
     );
@@ -735,7 +769,7 @@ async fn unreadable_judge_answers_are_errors_with_the_raw_answer() {
     let results = read_results(&dir.path().join("run"));
     assert_eq!(
         results[0]["response/llm_judged/safety/error_message"],
-        "judge safety@0.1.0 could not read the LLM's answer as a verdict; the answer was: I would rather not say."
+        "judge safety@0.1.0 could not read the LLM's answer as a verdict; the answer was: I would rather not say.\n--- asked to answer again in the required form, it answered:\nI would rather not say."
     );
     assert!(!results[0].contains_key("response/llm_judged/safety/rating"));
     assert_eq!(

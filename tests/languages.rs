@@ -109,7 +109,7 @@ async fn check(language: &str, plugin: &Plugin, host: &Host, llm: &TestLlm) -> V
     assert_eq!(
         failure.kind,
         FailureKind::Guest(JudgeError::UnparsableAnswer(
-            "I refuse to grade this.".into()
+            "I refuse to grade this.\n--- asked to answer again in the required form, it answered:\nI refuse to grade this.".into()
         )),
         "{language}"
     );

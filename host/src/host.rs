@@ -25,6 +25,11 @@ pub struct HostOptions {
     pub maxima: Limits,
     /// Makes the LLM calls judges ask for.
     pub llm: Arc<dyn LlmClient>,
+    /// Evaluations running at once (each holds an instance). Those waiting
+    /// for an endpoint's free slot hold one too, so a little more than the
+    /// endpoints' total concurrency keeps them busy without hoarding memory.
+    /// `None`: as many as the allocation allows.
+    pub max_evaluations: Option<usize>,
 }
 
 impl Default for HostOptions {
@@ -34,6 +39,7 @@ impl Default for HostOptions {
             allocation: Allocation::default(),
             maxima: Limits::MAXIMA,
             llm: Arc::new(NoEndpoints),
+            max_evaluations: None,
         }
     }
 }
@@ -56,6 +62,7 @@ pub struct Host {
     sandbox: Sandbox,
     cache: ComponentCache,
     maxima: Limits,
+    llm: Arc<dyn LlmClient>,
 }
 
 impl Host {
@@ -63,13 +70,24 @@ impl Host {
         let engine = engine::build(options.allocation, &options.maxima)
             .map_err(|e| HostError(format!("{e:#}")))?;
         let cache = ComponentCache::new(&engine, options.cache_dir);
-        let sandbox = Sandbox::new(engine, options.llm, options.allocation.concurrency())
+        let concurrency = options
+            .max_evaluations
+            .unwrap_or(usize::MAX)
+            .min(options.allocation.concurrency())
+            .max(1);
+        let sandbox = Sandbox::new(engine, options.llm.clone(), concurrency)
             .map_err(|e| HostError(format!("{e:#}")))?;
         Ok(Host {
             sandbox,
             cache,
             maxima: options.maxima,
+            llm: options.llm,
         })
+    }
+
+    /// The client judges' LLM calls go through.
+    pub fn llm(&self) -> &Arc<dyn LlmClient> {
+        &self.llm
     }
 
     /// The limits a judge's configuration may not exceed.

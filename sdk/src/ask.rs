@@ -30,6 +30,18 @@ and nothing else, in exactly this form:\n\
 {\"rationale\": \"<one to three sentences explaining the score>\", \"score\": <an integer from 1 to 5>}\n\
 5 means the criterion is fully met, 1 that it is not met at all.";
 
+const YES_NO_REPAIR: &str = "Your answer could not be read. Answer again with only the JSON \
+object, in exactly this form:\n\
+{\"rationale\": \"<one to three sentences explaining the verdict>\", \"result\": \"yes\" or \"no\"}";
+
+const SCORE_REPAIR: &str = "Your answer could not be read. Answer again with only the JSON \
+object, in exactly this form:\n\
+{\"rationale\": \"<one to three sentences explaining the score>\", \"score\": <an integer from 1 to 5>}";
+
+/// Joins an unreadable answer and the unreadable answer to the request to
+/// repair it, for the error message.
+const REPAIR_SEPARATOR: &str = "\n--- asked to answer again in the required form, it answered:\n";
+
 const YES_NO_SCHEMA: &str = r#"{"type":"object","properties":{"rationale":{"type":"string"},"result":{"type":"string","enum":["yes","no"]}},"required":["rationale","result"],"additionalProperties":false}"#;
 
 const SCORE_SCHEMA: &str = r#"{"type":"object","properties":{"rationale":{"type":"string"},"score":{"type":"integer","minimum":1,"maximum":5}},"required":["rationale","score"],"additionalProperties":false}"#;
@@ -51,16 +63,18 @@ pub fn ask_score(config: &JudgeConfig, template: &str) -> Result<Assessment, Jud
 }
 
 /// One judge LLM call: the criterion in `template` rendered with `overrides`,
-/// preceded by the configured few-shot examples.
+/// preceded by the configured few-shot examples. An answer that cannot be
+/// read gets one request to repair it (a second call); if that cannot be
+/// read either, the error carries both answers.
 pub fn ask(
     config: &JudgeConfig,
     template: &str,
     overrides: &[(&str, &str)],
     scale: Scale,
 ) -> Result<(Verdict, String), JudgeError> {
-    let (format, schema) = match scale {
-        Scale::YesNo => (YES_NO_FORMAT, YES_NO_SCHEMA),
-        Scale::OneToFive => (SCORE_FORMAT, SCORE_SCHEMA),
+    let (format, schema, repair) = match scale {
+        Scale::YesNo => (YES_NO_FORMAT, YES_NO_SCHEMA, YES_NO_REPAIR),
+        Scale::OneToFive => (SCORE_FORMAT, SCORE_SCHEMA, SCORE_REPAIR),
     };
     let mut messages = vec![Message::system(format!("{PREAMBLE}\n\n{format}"))];
     for example in config.examples.iter().take(MAX_EXAMPLES) {
@@ -75,11 +89,22 @@ pub fn ask(
         )));
     }
     messages.push(Message::user(render(template, overrides)?));
-    let completion =
-        llm::complete(&config.endpoint, messages, Some(schema)).map_err(JudgeError::Llm)?;
-    match answer::parse(&completion.content) {
+    let first = llm::complete(&config.endpoint, messages.clone(), Some(schema))
+        .map_err(JudgeError::Llm)?
+        .content;
+    if let Some(answer) = answer::parse(&first) {
+        return Ok((answer.verdict(scale), answer.rationale));
+    }
+    messages.push(Message::assistant(first.clone()));
+    messages.push(Message::user(repair));
+    let second = llm::complete(&config.endpoint, messages, Some(schema))
+        .map_err(JudgeError::Llm)?
+        .content;
+    match answer::parse(&second) {
         Some(answer) => Ok((answer.verdict(scale), answer.rationale)),
-        None => Err(JudgeError::UnparsableAnswer(completion.content)),
+        None => Err(JudgeError::UnparsableAnswer(format!(
+            "{first}{REPAIR_SEPARATOR}{second}"
+        ))),
     }
 }
 

@@ -68,6 +68,7 @@ pub fn endpoint(llm: &TestLlm) -> Endpoint {
         timeout_secs: 30.0,
         max_retries: 0,
         temperature: 0.0,
+        failures_before_stop: 5,
     }
 }
 

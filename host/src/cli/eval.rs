@@ -1,16 +1,19 @@
 //! `gavel eval DATA`: evaluate a whole evaluation set.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::anyhow;
 use gavel::row::GuidelineGroup;
 use gavel::run::gate::{self, Gate};
 use gavel::run::metrics::SummaryLine;
-use gavel::run::{self, EvalOptions, RunError};
+use gavel::run::output::OutputError;
+use gavel::run::{self, EvalOptions, Progress, RunError, Status};
 use gavel::selection::{Check, Selection};
 use serde_json::{Value, json};
 
+use super::progress::ProgressLine;
 use super::{CliError, ConfigArgs, EndpointArgs, Setup};
 
 #[derive(clap::Args)]
@@ -21,6 +24,11 @@ pub struct EvalArgs {
     /// The run directory to write [default: gavel-runs/<run id>]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+
+    /// Continue the interrupted run in --out: rows already finished are not
+    /// judged again
+    #[arg(long, requires = "out")]
+    resume: bool,
 
     /// Run these judges and metrics on every row (where the row has their
     /// inputs) instead of the default selection, e.g.
@@ -46,9 +54,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "METRIC=VALUE")]
     fail_under: Vec<Gate>,
 
-    /// Rows judged at once
-    #[arg(long, value_name = "N", default_value_t = 64, hide = true)]
-    rows_in_flight: usize,
+    /// Rows judged at once [default: twice the endpoints' max_concurrency,
+    /// at least 16]
+    #[arg(long, value_name = "N", hide = true)]
+    rows_in_flight: Option<usize>,
 
     #[command(flatten)]
     config: ConfigArgs,
@@ -58,7 +67,11 @@ pub struct EvalArgs {
 }
 
 pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
-    let run_id = gavel::new_run_id();
+    // A resumed run keeps its id, so gateways see one run.
+    let run_id = match (&args.out, args.resume) {
+        (Some(out), true) => previous_run_id(out).map_err(CliError::bad_input)?,
+        _ => gavel::new_run_id(),
+    };
     let setup = Setup::load(&args.config, &args.endpoint, &run_id).await?;
     let names = if args.judges.is_empty() {
         setup.config.eval.judges.clone().unwrap_or_default()
@@ -102,46 +115,82 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         })
         .collect();
     metadata.insert("endpoints".into(), Value::Object(endpoints));
+    let progress = Arc::new(Progress::default());
     let options = EvalOptions {
         data: args.data.clone(),
         out,
+        resume: args.resume,
         run_id,
         selection,
         global_guidelines,
         skip_invalid: args.skip_invalid,
         csv: args.csv,
-        rows_in_flight: args.rows_in_flight,
+        rows_in_flight: args
+            .rows_in_flight
+            .unwrap_or((2 * setup.concurrency).max(16)),
         metadata,
+        progress: progress.clone(),
     };
-    let report = match run::run(&setup.host, &setup.registry, &options).await {
+    let llm: Arc<dyn gavel::LlmClient> = setup.llm.clone();
+    let line = ProgressLine::start(progress, llm);
+    let interrupt = async {
+        // Without a handler Ctrl-C would kill the process; if one cannot be
+        // installed, the run cannot be interrupted.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let outcome = run::run(&setup.host, &setup.registry, &options, interrupt).await;
+    if let Some(line) = line {
+        line.finish();
+    }
+    let report = match outcome {
         Ok(report) => report,
-        Err(error @ (RunError::Dataset(_) | RunError::InvalidRows { .. })) => {
-            return Err(CliError::bad_input(error));
+        Err(error @ RunError::Output(OutputError::Io { .. })) => {
+            return Err(CliError::incomplete(error));
         }
-        Err(error @ RunError::Output(_)) => {
-            let bad_input = matches!(
-                &error,
-                RunError::Output(gavel::run::output::OutputError::Exists(_))
-            );
-            return Err(if bad_input {
-                CliError::bad_input(error)
-            } else {
-                CliError::incomplete(error)
-            });
-        }
+        Err(error) => return Err(CliError::bad_input(error)),
     };
 
     let metrics = &report.metrics;
     print_summary(&metrics.summary());
+    let earlier = if report.resumed_rows > 0 {
+        format!(", {} from earlier sessions", report.resumed_rows)
+    } else {
+        String::new()
+    };
     println!(
-        "\n{} rows ({} invalid), {} judgments ({} failed) in {:.1} s. Results: {}",
+        "\n{} of {} rows ({} invalid{earlier}), {} judgments ({} failed) in {:.1} s. Results: {}",
         metrics.rows,
+        report.total_rows,
         metrics.invalid_rows,
         metrics.judgments,
         metrics.failed_judgments,
         report.elapsed_seconds,
         report.out.display()
     );
+    let resume = format!(
+        "gavel eval {} --out {} --resume",
+        options.data.display(),
+        report.out.display()
+    );
+    match &report.status {
+        Status::Finished => {}
+        Status::Interrupted => {
+            return Err(CliError::incomplete(anyhow!(
+                "interrupted with {} of {} rows finished; they are kept. Continue with: {resume}",
+                metrics.rows,
+                report.total_rows
+            )));
+        }
+        Status::EndpointDown(why) => {
+            return Err(CliError::incomplete(anyhow!(
+                "{why}. The run stopped with {} of {} rows finished; they are kept. Once the endpoint is back, continue with: {resume}",
+                metrics.rows,
+                report.total_rows
+            )));
+        }
+    }
     if metrics.judgments > 0 && metrics.failed_judgments == metrics.judgments {
         return Err(CliError::incomplete(anyhow!(
             "every judgment failed, so the run did not finish; the first error: {}",
@@ -230,4 +279,21 @@ fn print_summary(lines: &[SummaryLine]) {
             w3 = widths[3]
         );
     }
+}
+
+/// The id of the run in `out`, to resume it under the same id.
+fn previous_run_id(out: &Path) -> anyhow::Result<String> {
+    let path = out.join(run::output::RUN);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow!(
+            "{} holds no run to resume: cannot read {}: {e}",
+            out.display(),
+            path.display()
+        )
+    })?;
+    let run: Value = serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    run["run_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("{} has no run_id", path.display()))
 }

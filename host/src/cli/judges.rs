@@ -23,6 +23,7 @@ pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
     let no_overrides = EndpointArgs {
         judge_base_url: None,
         judge_model: None,
+        no_cache: true,
     };
     let setup = Setup::load(&args.config, &no_overrides, &gavel::new_run_id()).await?;
     let rows: Vec<[String; 5]> = setup

@@ -4,6 +4,7 @@
 mod eval;
 mod judge;
 mod judges;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{ArgAction, Parser, Subcommand};
 use gavel::config::{Config, EndpointOverrides};
-use gavel::llm::OpenAiClient;
+use gavel::llm::{OpenAiClient, ResponseCache};
 use gavel::registry::Registry;
 use gavel::{Host, HostOptions};
 
@@ -74,6 +75,11 @@ pub struct EndpointArgs {
     /// Model of the `judge` endpoint
     #[arg(long, value_name = "MODEL")]
     pub judge_model: Option<String>,
+
+    /// Ask the LLM even when the answer to an identical call is in the
+    /// response cache ($GAVEL_CACHE_DIR/responses), and cache nothing
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// An error and the exit status it means (SPEC §4).
@@ -155,6 +161,8 @@ pub struct Setup {
     pub host: Host,
     pub registry: Registry,
     pub llm: Arc<OpenAiClient>,
+    /// Requests the endpoints take at once, together.
+    pub concurrency: usize,
 }
 
 impl Setup {
@@ -172,16 +180,22 @@ impl Setup {
             base_url: endpoints.judge_base_url.clone(),
             model: endpoints.judge_model.clone(),
         };
+        let no_cache = endpoints.no_cache;
         let endpoints = config.resolved_endpoints(&overrides);
         let aliases: Vec<String> = endpoints.keys().cloned().collect();
-        let llm = Arc::new(
-            OpenAiClient::new(endpoints, run_id)
-                .context("cannot set up the HTTP client")
-                .map_err(CliError::incomplete)?,
-        );
+        let concurrency: usize = endpoints.values().map(|e| e.max_concurrency.max(1)).sum();
+        let mut client = OpenAiClient::new(endpoints, run_id)
+            .context("cannot set up the HTTP client")
+            .map_err(CliError::incomplete)?;
+        let options = HostOptions::default();
+        if !no_cache && let Some(dir) = &options.cache_dir {
+            client = client.with_cache(ResponseCache::new(dir));
+        }
+        let llm = Arc::new(client);
         let host = Host::new(HostOptions {
             llm: llm.clone(),
-            ..HostOptions::default()
+            max_evaluations: Some(2 * concurrency + 8),
+            ..options
         })
         .map_err(CliError::incomplete)?;
         let plugins = host.load_builtins().await.map_err(CliError::incomplete)?;
@@ -194,6 +208,7 @@ impl Setup {
             host,
             registry,
             llm,
+            concurrency,
         })
     }
 }

@@ -4,11 +4,13 @@
 //! can supply their own.
 
 mod openai;
+mod response_cache;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use openai::{ApiKey, Endpoint, OpenAiClient};
+pub use response_cache::ResponseCache;
 
 pub use crate::bindings::{Message, Role};
 
@@ -44,12 +46,41 @@ pub enum LlmCallError {
 pub type LlmFuture<'a> =
     Pin<Box<dyn Future<Output = Result<ChatAnswer, LlmCallError>> + Send + 'a>>;
 
+/// What a client has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LlmStats {
+    /// Calls sent to endpoints (retries not counted).
+    pub sent: u64,
+    /// Calls answered from the response cache.
+    pub cached: u64,
+    /// Calls that failed after their retries.
+    pub failed: u64,
+    /// Tokens of the answers received (not of cached ones).
+    pub tokens: u64,
+}
+
 /// Makes chat completions through endpoint aliases.
 pub trait LlmClient: Send + Sync {
     /// Whether `alias` is an endpoint this client can call.
     fn has_endpoint(&self, alias: &str) -> bool;
 
     fn complete<'a>(&'a self, endpoint: &'a str, request: &'a ChatRequest) -> LlmFuture<'a>;
+
+    fn stats(&self) -> LlmStats {
+        LlmStats::default()
+    }
+
+    /// Whether an endpoint's latest call failed: failures may be the start
+    /// of an outage, so results that depend on them are not final yet.
+    fn failing(&self) -> bool {
+        false
+    }
+
+    /// Why the client gave up on an endpoint that kept failing; calls to it
+    /// then fail at once. A run stops when this is set.
+    fn halted(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A client with no endpoints: every judge that calls an LLM fails. For

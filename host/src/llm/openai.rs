@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,9 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
-use super::{ChatAnswer, ChatRequest, LlmCallError, LlmClient, LlmFuture, Role};
+use super::{
+    ChatAnswer, ChatRequest, LlmCallError, LlmClient, LlmFuture, LlmStats, ResponseCache, Role,
+};
 
 /// Largest response body read from an endpoint.
 const MAX_BODY_BYTES: usize = 8 << 20;
@@ -40,9 +43,17 @@ pub struct Endpoint {
     pub max_retries: u32,
     #[serde(default)]
     pub temperature: f32,
+    /// Calls in a row that fail after their retries (refused connections,
+    /// timeouts, 429 and 5xx, rejected keys) before the endpoint is taken to
+    /// be down and the run stops.
+    #[serde(default = "defaults::failures_before_stop")]
+    pub failures_before_stop: u32,
 }
 
 mod defaults {
+    pub fn failures_before_stop() -> u32 {
+        5
+    }
     pub fn max_concurrency() -> usize {
         16
     }
@@ -67,6 +78,7 @@ impl Endpoint {
             timeout_secs: defaults::timeout_secs(),
             max_retries: defaults::max_retries(),
             temperature: 0.0,
+            failures_before_stop: defaults::failures_before_stop(),
         }
     }
 }
@@ -86,6 +98,11 @@ pub struct OpenAiClient {
     http: reqwest::Client,
     run_id: String,
     endpoints: HashMap<String, EndpointState>,
+    cache: Option<ResponseCache>,
+    sent: AtomicU64,
+    cached: AtomicU64,
+    failed: AtomicU64,
+    tokens: AtomicU64,
 }
 
 struct EndpointState {
@@ -98,6 +115,10 @@ struct EndpointState {
     pacer: Option<Pacer>,
     /// Cleared the first time the endpoint refuses `response_format`.
     structured_output: AtomicBool,
+    /// Calls in a row that failed after their retries.
+    failures_in_a_row: AtomicU32,
+    /// Set once `failures_in_a_row` reaches the endpoint's limit.
+    halted: OnceLock<String>,
 }
 
 impl OpenAiClient {
@@ -130,6 +151,8 @@ impl OpenAiClient {
                     pacer: (config.requests_per_minute > 0)
                         .then(|| Pacer::new(config.requests_per_minute)),
                     structured_output: AtomicBool::new(true),
+                    failures_in_a_row: AtomicU32::new(0),
+                    halted: OnceLock::new(),
                     alias: alias.clone(),
                     config,
                 };
@@ -140,7 +163,18 @@ impl OpenAiClient {
             http,
             run_id: run_id.to_owned(),
             endpoints,
+            cache: None,
+            sent: AtomicU64::new(0),
+            cached: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            tokens: AtomicU64::new(0),
         })
+    }
+
+    /// Answers identical calls from `cache` instead of the endpoint.
+    pub fn with_cache(mut self, cache: ResponseCache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Every endpoint by alias.
@@ -175,6 +209,61 @@ impl OpenAiClient {
                 "environment variable {var} is not set (endpoint '{alias}' reads its API key from it)"
             ))
         })?;
+        if let Some(why) = endpoint.halted.get() {
+            return Err(LlmCallError::Upstream(format!(
+                "endpoint '{alias}' is down: {why}"
+            )));
+        }
+        let cache_key = self
+            .cache
+            .as_ref()
+            .map(|_| ResponseCache::key(&endpoint.config, request));
+        if let (Some(cache), Some(cache_key)) = (&self.cache, &cache_key)
+            && let Some(answer) = cache.get(cache_key).await
+        {
+            self.cached.fetch_add(1, Ordering::Relaxed);
+            return Ok(answer);
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let outcome = self.call_endpoint(endpoint, key.as_ref(), request).await;
+        match &outcome {
+            Ok(answer) => {
+                endpoint.failures_in_a_row.store(0, Ordering::Relaxed);
+                self.tokens.fetch_add(
+                    u64::from(answer.input_tokens + answer.output_tokens),
+                    Ordering::Relaxed,
+                );
+                if let (Some(cache), Some(cache_key)) = (&self.cache, &cache_key) {
+                    cache.put(cache_key, answer).await;
+                }
+            }
+            Err((error, endpoint_trouble)) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                if *endpoint_trouble {
+                    let in_a_row = endpoint.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                    if in_a_row >= endpoint.config.failures_before_stop.max(1) {
+                        let _ = endpoint.halted.set(format!(
+                            "{in_a_row} calls in a row failed; the last: {error}"
+                        ));
+                    }
+                } else {
+                    endpoint.failures_in_a_row.store(0, Ordering::Relaxed);
+                }
+            }
+        }
+        outcome.map_err(|(error, _)| error)
+    }
+
+    /// One call with its retries. The flag on an error says whether it
+    /// speaks against the endpoint itself (outage, overload, rejected key)
+    /// rather than this request.
+    async fn call_endpoint(
+        &self,
+        endpoint: &EndpointState,
+        key: Option<&ApiKey>,
+        request: &ChatRequest,
+    ) -> Result<ChatAnswer, (LlmCallError, bool)> {
+        let alias = endpoint.alias.as_str();
         let started = Instant::now();
         let mut retries = 0;
         loop {
@@ -189,7 +278,7 @@ impl OpenAiClient {
                     .acquire()
                     .await
                     .expect("the semaphore is never closed");
-                self.send(endpoint, key.as_ref(), request, structured).await
+                self.send(endpoint, key, request, structured).await
             };
             match attempt {
                 Ok(answer) => {
@@ -219,15 +308,19 @@ impl OpenAiClient {
                     tokio::time::sleep(wait).await;
                     retries += 1;
                 }
-                Err(Failure::Retryable { error, .. }) | Err(Failure::Fatal(error)) => {
-                    return Err(match error {
-                        LlmCallError::Timeout => LlmCallError::Timeout,
+                Err(Failure::Retryable { error, .. }) => {
+                    let error = match error {
                         LlmCallError::Upstream(message) if retries > 0 => {
                             LlmCallError::Upstream(format!("{message} (after {retries} retries)"))
                         }
                         other => other,
-                    });
+                    };
+                    return Err((error, true));
                 }
+                Err(Failure::Fatal {
+                    error,
+                    endpoint_trouble,
+                }) => return Err((error, endpoint_trouble)),
             }
         }
     }
@@ -260,8 +353,9 @@ impl OpenAiClient {
             .await
             .map_err(|e| transport_failure(url, &e))?;
         if status.is_success() {
-            return parse_answer(&body).map_err(|message| {
-                Failure::Fatal(LlmCallError::Upstream(format!("{url}: {message}")))
+            return parse_answer(&body).map_err(|message| Failure::Fatal {
+                error: LlmCallError::Upstream(format!("{url}: {message}")),
+                endpoint_trouble: false,
             });
         }
         let text = String::from_utf8_lossy(&body);
@@ -272,7 +366,15 @@ impl OpenAiClient {
                 Err(Failure::StructuredOutputRefused)
             }
             408 | 409 | 429 | 500..=599 => Err(Failure::Retryable { error, retry_after }),
-            _ => Err(Failure::Fatal(error)),
+            // A rejected key or a wrong URL fails every call alike.
+            401 | 403 | 404 => Err(Failure::Fatal {
+                error,
+                endpoint_trouble: true,
+            }),
+            _ => Err(Failure::Fatal {
+                error,
+                endpoint_trouble: false,
+            }),
         }
     }
 }
@@ -285,6 +387,29 @@ impl LlmClient for OpenAiClient {
     fn complete<'a>(&'a self, endpoint: &'a str, request: &'a ChatRequest) -> LlmFuture<'a> {
         Box::pin(self.call(endpoint, request))
     }
+
+    fn stats(&self) -> LlmStats {
+        LlmStats {
+            sent: self.sent.load(Ordering::Relaxed),
+            cached: self.cached.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            tokens: self.tokens.load(Ordering::Relaxed),
+        }
+    }
+
+    fn failing(&self) -> bool {
+        self.endpoints
+            .values()
+            .any(|e| e.failures_in_a_row.load(Ordering::Relaxed) > 0)
+    }
+
+    fn halted(&self) -> Option<String> {
+        self.endpoints.values().find_map(|e| {
+            e.halted
+                .get()
+                .map(|why| format!("endpoint '{}' ({}) is down: {why}", e.alias, e.url))
+        })
+    }
 }
 
 enum Failure {
@@ -293,7 +418,10 @@ enum Failure {
         error: LlmCallError,
         retry_after: Option<Duration>,
     },
-    Fatal(LlmCallError),
+    Fatal {
+        error: LlmCallError,
+        endpoint_trouble: bool,
+    },
 }
 
 fn transport_failure(url: &str, error: &reqwest::Error) -> Failure {

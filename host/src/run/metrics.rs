@@ -1,13 +1,11 @@
-//! Run-level metrics (SPEC §4), accumulated row by row so a run of any
-//! size keeps constant memory.
+//! Run-level metrics (SPEC §4), accumulated from the result rows as they
+//! are written, so a run of any size keeps constant memory and a resumed
+//! run counts the rows of every session alike.
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use crate::judge::Rating;
 use crate::selection::ROOT_CAUSE_ORDER;
-
-use super::row::{RowOutcome, RowResult};
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -17,16 +15,6 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, rating: Option<Rating>) {
-        match rating {
-            Some(rating) => {
-                self.rated += 1;
-                self.yes += u64::from(rating == Rating::Yes);
-            }
-            None => self.errors += 1,
-        }
-    }
-
     fn percentage(&self) -> Value {
         if self.rated == 0 {
             Value::Null
@@ -58,6 +46,12 @@ impl Mean {
     }
 }
 
+#[derive(Debug, Default, Clone, Copy)]
+struct Cost {
+    calls: u64,
+    tokens: u64,
+}
+
 /// One line of the summary table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryLine {
@@ -70,16 +64,16 @@ pub struct SummaryLine {
 
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// By output prefix (`response/llm_judged/correctness`): ratings.
+    /// By output prefix (`response/llm_judged/correctness`).
     ratings: IndexMap<String, Tally>,
-    /// By output prefix: per-chunk precision.
+    /// By output prefix, for judges that rate chunks.
     precisions: IndexMap<String, Mean>,
+    /// By judge name.
+    costs: IndexMap<String, Cost>,
     document_recall: Mean,
     exact_match: Tally,
     token_count: Mean,
     overall: Tally,
-    judge_tokens: u64,
-    judge_calls: u64,
     pub rows: u64,
     pub invalid_rows: u64,
     pub judgments: u64,
@@ -88,66 +82,110 @@ pub struct Metrics {
     pub first_failure: Option<String>,
 }
 
+const JUDGED: [&str; 2] = ["response/llm_judged/", "retrieval/llm_judged/"];
+
+/// `response/llm_judged/guideline_adherence/tone/rating` ->
+/// (`response/llm_judged/guideline_adherence/tone`, `rating`).
+fn judged_key(key: &str) -> Option<(&str, &str)> {
+    JUDGED.iter().find(|p| key.starts_with(*p))?;
+    key.rsplit_once('/')
+}
+
+/// The judge's own name in a prefix: `guideline_adherence` for every group.
+fn judge_of(prefix: &str) -> &str {
+    prefix.split('/').nth(2).unwrap_or_default()
+}
+
 impl Metrics {
-    pub fn add(&mut self, result: &RowResult) {
+    /// Counts one line of `eval_results.jsonl`.
+    pub fn add(&mut self, row: &Map<String, Value>) {
         self.rows += 1;
-        let judged = match &result.outcome {
-            RowOutcome::Invalid(_) => {
-                self.invalid_rows += 1;
-                return;
-            }
-            RowOutcome::Judged(judged) => judged,
-        };
-        for judgment in &judged.judgments {
-            let prefix = judgment.prefix();
-            let usage = judgment.evaluation.usage;
-            self.judge_calls += u64::from(usage.llm_calls);
-            self.judge_tokens += usage.input_tokens + usage.output_tokens;
-            self.judgments += 1;
-            match &judgment.evaluation.outcome {
-                Err(failure) => {
-                    self.failed_judgments += 1;
-                    self.first_failure
-                        .get_or_insert_with(|| failure.to_string());
-                    if judgment.rates_chunks {
-                        self.precisions.entry(prefix).or_default().errors += 1;
-                    } else {
-                        self.ratings.entry(prefix).or_default().add(None);
-                    }
+        if row.contains_key("error_message") {
+            self.invalid_rows += 1;
+            return;
+        }
+        for (key, value) in row {
+            let Some((prefix, field)) = judged_key(key) else {
+                continue;
+            };
+            let rates_chunks = row.contains_key(&format!("{prefix}/precision"));
+            match field {
+                "rating" => {
+                    self.judgments += 1;
+                    let tally = self.ratings.entry(prefix.to_owned()).or_default();
+                    tally.rated += 1;
+                    tally.yes += u64::from(value == "yes");
                 }
-                Ok(j) if j.chunks.is_empty() => {
-                    self.ratings.entry(prefix).or_default().add(Some(j.rating))
-                }
-                Ok(j) => {
-                    let mean = self.precisions.entry(prefix).or_default();
-                    if let Some(precision) = j.precision() {
+                "precision" => {
+                    self.judgments += 1;
+                    let mean = self.precisions.entry(prefix.to_owned()).or_default();
+                    if let Some(precision) = value.as_f64() {
                         mean.add(precision);
                     }
-                    if judgment.has_error() {
-                        mean.errors += 1;
+                    let chunk_errors = row.contains_key(&format!("{prefix}/error_messages"));
+                    let failed = row.contains_key(&format!("{prefix}/error_message"));
+                    mean.errors += u64::from(chunk_errors || failed);
+                }
+                "error_message" => {
+                    self.failed_judgments += 1;
+                    if let Some(message) = value.as_str() {
+                        self.first_failure.get_or_insert_with(|| message.to_owned());
+                    }
+                    if !rates_chunks {
+                        self.judgments += 1;
+                        self.ratings.entry(prefix.to_owned()).or_default().errors += 1;
                     }
                 }
+                "llm_call_count" => {
+                    self.costs
+                        .entry(judge_of(prefix).to_owned())
+                        .or_default()
+                        .calls += value.as_u64().unwrap_or(0);
+                }
+                "total_token_count" => {
+                    self.costs
+                        .entry(judge_of(prefix).to_owned())
+                        .or_default()
+                        .tokens += value.as_u64().unwrap_or(0);
+                }
+                _ => {}
             }
         }
-        if let Some(matched) = judged.exact_match {
-            self.exact_match
-                .add(Some(if matched { Rating::Yes } else { Rating::No }));
+        if let Some(rating) = row
+            .get("response/exact_match/rating")
+            .and_then(Value::as_str)
+        {
+            self.exact_match.rated += 1;
+            self.exact_match.yes += u64::from(rating == "yes");
         }
-        if let Some(tokens) = judged.token_count {
-            self.token_count.add(tokens as f64);
+        if let Some(tokens) = row.get("response/token_count").and_then(Value::as_f64) {
+            self.token_count.add(tokens);
         }
-        if let Some(recall) = judged.document_recall {
+        if let Some(recall) = row
+            .get("retrieval/ground_truth/document_recall")
+            .and_then(Value::as_f64)
+        {
             self.document_recall.add(recall);
         }
-        if let Some(rating) = judged.overall.rating {
-            self.overall.add(Some(rating));
+        match row
+            .get("response/overall_assessment/rating")
+            .and_then(Value::as_str)
+        {
+            Some(rating) => {
+                self.overall.rated += 1;
+                self.overall.yes += u64::from(rating == "yes");
+            }
+            None if row.contains_key("response/overall_assessment/rating") => {
+                self.overall.errors += 1
+            }
+            None => {}
         }
     }
 
-    /// Every metric with the rows it covers and their errors, in a stable
-    /// order: judges as first seen, then deterministic metrics, overall, cost.
+    /// Every metric with the rows it covers and their errors: judges in SPEC
+    /// order (guideline groups after their judge, custom judges last), then
+    /// deterministic metrics, overall, cost.
     pub fn summary(&self) -> Vec<SummaryLine> {
-        let mut lines = Vec::new();
         let line = |metric: String, value: Value, rows: u64, errors: u64| SummaryLine {
             metric,
             value,
@@ -156,6 +194,7 @@ impl Metrics {
         };
         let mut judges: Vec<(&String, [SummaryLine; 2])> = Vec::new();
         for (prefix, tally) in &self.ratings {
+            let rows = tally.rated + tally.errors;
             judges.push((
                 prefix,
                 [
@@ -168,7 +207,7 @@ impl Metrics {
                     line(
                         format!("{prefix}/error_count"),
                         json!(tally.errors),
-                        tally.rated + tally.errors,
+                        rows,
                         tally.errors,
                     ),
                 ],
@@ -193,17 +232,14 @@ impl Metrics {
                 ],
             ));
         }
-        // SPEC's judge order, each judge's guideline groups after it, custom
-        // judges last in the order first seen.
         judges.sort_by_key(|(prefix, _)| {
-            let judge = prefix.split('/').nth(2).unwrap_or_default();
             let rank = ROOT_CAUSE_ORDER
                 .iter()
-                .position(|name| *name == judge)
+                .position(|name| *name == judge_of(prefix))
                 .unwrap_or(ROOT_CAUSE_ORDER.len());
             (rank, prefix.split('/').count())
         });
-        lines.extend(judges.into_iter().flat_map(|(_, pair)| pair));
+        let mut lines: Vec<SummaryLine> = judges.into_iter().flat_map(|(_, pair)| pair).collect();
         if self.document_recall.count > 0 {
             let m = &self.document_recall;
             lines.push(line(
@@ -237,18 +273,36 @@ impl Metrics {
                 "response/overall_assessment/rating/percentage".into(),
                 t.percentage(),
                 t.rated,
-                self.rows - self.invalid_rows - t.rated,
+                t.errors,
             ));
+            let judged_rows = self.rows - self.invalid_rows;
+            let (mut calls, mut tokens) = (0, 0);
+            for (judge, cost) in &self.costs {
+                calls += cost.calls;
+                tokens += cost.tokens;
+                lines.push(line(
+                    format!("judge/{judge}/llm_call_count"),
+                    json!(cost.calls),
+                    judged_rows,
+                    0,
+                ));
+                lines.push(line(
+                    format!("judge/{judge}/total_token_count"),
+                    json!(cost.tokens),
+                    judged_rows,
+                    0,
+                ));
+            }
             lines.push(line(
                 "judge/total_token_count".into(),
-                json!(self.judge_tokens),
-                self.rows,
+                json!(tokens),
+                judged_rows,
                 0,
             ));
             lines.push(line(
                 "judge/llm_call_count".into(),
-                json!(self.judge_calls),
-                self.rows,
+                json!(calls),
+                judged_rows,
                 0,
             ));
         }

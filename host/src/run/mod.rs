@@ -4,21 +4,30 @@
 //! 1. Every record is read and validated first, so a bad row stops the run
 //!    before any LLM call (or, with `skip_invalid`, becomes an error row).
 //! 2. Rows stream through the judges, a bounded number at a time, each row's
-//!    judgments concurrently; results are written in input order as they
-//!    complete, and metrics are accumulated as they go.
+//!    judgments concurrently. Results are appended in input order as they
+//!    complete, so the finished rows of an interrupted run are a prefix of
+//!    the input, and `resume` continues after them.
+//! 3. A row with a failed judgment is held back while an endpoint is
+//!    failing: if the failures turn out to be an outage (the client halts),
+//!    the row is not recorded as finished and a resumed run judges it again.
 
 pub mod gate;
 pub mod metrics;
 pub mod output;
 pub mod row;
 
+use std::future::Future;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
-use crate::dataset::{self, DatasetError};
+use crate::dataset::{self, DatasetError, Record};
 use crate::host::Host;
 use crate::registry::{Registry, source_of};
 use crate::row::GuidelineGroup;
@@ -33,6 +42,8 @@ pub struct EvalOptions {
     pub data: PathBuf,
     /// The run directory itself.
     pub out: PathBuf,
+    /// Continue the run in `out` instead of starting one.
+    pub resume: bool,
     pub run_id: String,
     pub selection: Selection,
     /// From the configuration and `--guideline`.
@@ -43,13 +54,48 @@ pub struct EvalOptions {
     /// Rows being judged at once.
     pub rows_in_flight: usize,
     /// Written to `run.json`, for the record.
-    pub metadata: serde_json::Map<String, Value>,
+    pub metadata: Map<String, Value>,
+    /// Updated as rows finish, for a progress display.
+    pub progress: Arc<Progress>,
 }
 
-/// What a finished run produced.
+/// Counters a progress display reads while the run goes on.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub total_rows: AtomicU64,
+    /// Rows finished, in this session and earlier ones.
+    pub finished_rows: AtomicU64,
+    pub failed_judgments: AtomicU64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Finished,
+    /// Stopped by the caller (Ctrl-C); finished rows are kept.
+    Interrupted,
+    /// An endpoint kept failing; finished rows are kept.
+    EndpointDown(String),
+}
+
+impl Status {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Status::Finished => "finished",
+            Status::Interrupted => "interrupted",
+            Status::EndpointDown(_) => "endpoint_down",
+        }
+    }
+}
+
+/// What a run produced.
 pub struct RunReport {
     pub out: PathBuf,
+    pub status: Status,
     pub metrics: Metrics,
+    pub total_rows: u64,
+    /// Rows finished in earlier sessions of a resumed run.
+    pub resumed_rows: u64,
     pub elapsed_seconds: f64,
 }
 
@@ -62,6 +108,9 @@ pub enum RunError {
     #[error("{} invalid row{} (nothing was evaluated; --skip-invalid records them as error rows instead):\n{}",
         .errors.len(), if .errors.len() == 1 { "" } else { "s" }, list(.errors))]
     InvalidRows { errors: Vec<DatasetError> },
+    /// `resume` on a run of another dataset or other judges.
+    #[error("cannot resume the run in {}: {why}", .out.display())]
+    ResumeMismatch { out: PathBuf, why: String },
     #[error("{0}")]
     Output(#[from] OutputError),
 }
@@ -79,109 +128,306 @@ fn list(errors: &[DatasetError]) -> String {
     text.join("\n")
 }
 
-/// Reads every record once: how many there are, and those that cannot be
-/// read. An error about the whole file comes back as `Err`.
-pub fn validate(path: &Path) -> Result<(usize, Vec<DatasetError>), DatasetError> {
-    let mut rows = 0;
+/// What a first pass over the evaluation set found.
+pub struct Validation {
+    /// Each row's `request_id` (its index when it has none), in order.
+    pub request_ids: Vec<String>,
+    pub invalid: Vec<DatasetError>,
+    /// SHA-256 of the file: a resumed run must see the same data.
+    pub sha256: String,
+}
+
+/// Reads every record once. An error about the whole file comes back as
+/// `Err`.
+pub fn validate(path: &Path) -> Result<Validation, DatasetError> {
+    let mut request_ids = Vec::new();
     let mut invalid = Vec::new();
-    for record in dataset::open(path)? {
-        rows += 1;
+    let mut reserved_seen = false;
+    for (index, record) in dataset::open(path)?.enumerate() {
         match record {
             Ok(record) => {
+                if !reserved_seen && record.fields.keys().any(|k| row::is_reserved(k)) {
+                    reserved_seen = true;
+                    tracing::warn!(
+                        "{}, {}: fields named like gavel's outputs (response/..., retrieval/..., judge/..., agent/...) are not copied to the results",
+                        path.display(),
+                        record.position
+                    );
+                }
+                request_ids.push(request_id(&record));
                 if let Err(error) = record.row() {
                     invalid.push(DatasetError::field(path, &record, error));
                 }
             }
-            Err(error) => invalid.push(error),
+            Err(error) => {
+                request_ids.push(index.to_string());
+                invalid.push(error);
+            }
         }
     }
-    Ok((rows, invalid))
+    let sha256 = file_sha256(path).map_err(|e| DatasetError {
+        file: path.to_owned(),
+        position: None,
+        field: None,
+        message: format!("cannot read it: {e}"),
+    })?;
+    Ok(Validation {
+        request_ids,
+        invalid,
+        sha256,
+    })
 }
 
-/// Runs the evaluation described by `options`.
+/// The row's `request_id` as given, else its index.
+fn request_id(record: &Record) -> String {
+    match record.fields.get("request_id") {
+        Some(Value::String(id)) => id.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => record.index.to_string(),
+    }
+}
+
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Runs the evaluation described by `options` until it finishes, an
+/// endpoint goes down, or `interrupt` completes.
 pub async fn run(
     host: &Host,
     registry: &Registry,
     options: &EvalOptions,
+    interrupt: impl Future<Output = ()>,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let data = options.data.clone();
-    let (rows, invalid) = tokio::task::spawn_blocking(move || validate(&data))
+    let validation = tokio::task::spawn_blocking(move || validate(&data))
         .await
         .expect("validation does not panic")
         .map_err(RunError::Dataset)?;
-    if !invalid.is_empty() && !options.skip_invalid {
-        return Err(RunError::InvalidRows { errors: invalid });
+    if !validation.invalid.is_empty() && !options.skip_invalid {
+        return Err(RunError::InvalidRows {
+            errors: validation.invalid,
+        });
     }
-    let mut dir = RunDir::create(&options.out)?;
-    let mut metadata = options.metadata.clone();
-    metadata.insert("run_id".into(), json!(options.run_id));
-    metadata.insert("started_at".into(), json!(crate::run_id::utc_timestamp()));
-    metadata.insert("dataset".into(), json!(options.data.display().to_string()));
-    metadata.insert("rows".into(), json!(rows));
-    metadata.insert(
-        "judges".into(),
-        judges_metadata(registry, &options.selection),
-    );
+    let total_rows = validation.request_ids.len() as u64;
+    let judges = judges_metadata(registry, &options.selection);
+    let mut metrics = Metrics::default();
+    let mut finished_ids = Vec::new();
+    let (mut dir, mut metadata) = if options.resume {
+        let (dir, previous) = RunDir::resume(&options.out, |row| {
+            metrics.add(row);
+            finished_ids.push(row.get("request_id").map(id_text).unwrap_or_default());
+        })?;
+        check_resumable(options, &previous, &validation, &judges, &finished_ids)?;
+        let Value::Object(mut metadata) = previous else {
+            unreachable!("checked to be an object")
+        };
+        metadata.extend(options.metadata.clone());
+        (dir, metadata)
+    } else {
+        let dir = RunDir::create(&options.out)?;
+        let mut metadata = options.metadata.clone();
+        metadata.insert("run_id".into(), json!(options.run_id));
+        metadata.insert("started_at".into(), json!(crate::run_id::utc_timestamp()));
+        metadata.insert("dataset".into(), json!(options.data.display().to_string()));
+        metadata.insert("dataset_sha256".into(), json!(validation.sha256));
+        metadata.insert("rows".into(), json!(total_rows));
+        metadata.insert("judges".into(), judges);
+        (dir, metadata)
+    };
+    let resumed_rows = finished_ids.len() as u64;
+    let session_started = crate::run_id::utc_timestamp();
     metadata.insert("status".into(), json!("running"));
     dir.write_json(output::RUN, &Value::Object(metadata.clone()))?;
 
+    let progress = &options.progress;
+    progress.total_rows.store(total_rows, Ordering::Relaxed);
+    progress
+        .finished_rows
+        .store(resumed_rows, Ordering::Relaxed);
+    let llm = host.llm();
     let records = dataset::open(&options.data).map_err(RunError::Dataset)?;
     let data = options.data.as_path();
-    let mut results = futures::stream::iter(records)
-        .map(|record| async move {
-            match record {
-                Err(error) => RowResult {
-                    fields: Default::default(),
-                    outcome: RowOutcome::Invalid(error.to_string()),
-                },
-                Ok(record) => match record.row() {
-                    Err(error) => RowResult {
-                        outcome: RowOutcome::Invalid(
-                            DatasetError::field(data, &record, error).to_string(),
-                        ),
-                        fields: record.fields,
-                    },
-                    Ok(row) => {
-                        let judged = row::evaluate(
-                            host,
-                            registry,
-                            &options.selection,
-                            row,
-                            &options.global_guidelines,
-                        )
-                        .await;
-                        RowResult {
-                            fields: record.fields,
-                            outcome: RowOutcome::Judged(judged),
-                        }
-                    }
-                },
+    let mut results = futures::stream::iter(records.enumerate().skip(finished_ids.len()))
+        .map(|(index, record)| async move {
+            let record = match record {
+                Err(error) => {
+                    return RowResult {
+                        index,
+                        fields: Map::new(),
+                        outcome: RowOutcome::Invalid(error.to_string()),
+                    };
+                }
+                Ok(record) => record,
+            };
+            let outcome = match record.row() {
+                Err(error) => {
+                    RowOutcome::Invalid(DatasetError::field(data, &record, error).to_string())
+                }
+                Ok(row) => RowOutcome::Judged(
+                    row::evaluate(
+                        host,
+                        registry,
+                        &options.selection,
+                        row,
+                        &options.global_guidelines,
+                    )
+                    .await,
+                ),
+            };
+            RowResult {
+                index: record.index,
+                fields: record.fields,
+                outcome,
             }
         })
         .buffered(options.rows_in_flight.max(1));
-    let mut metrics = Metrics::default();
-    while let Some(result) = results.next().await {
-        dir.write_row(&result.to_json())?;
-        metrics.add(&result);
+
+    let mut status = Status::Finished;
+    let mut held: Vec<Map<String, Value>> = Vec::new();
+    let mut interrupt = std::pin::pin!(interrupt);
+    loop {
+        let result = tokio::select! {
+            _ = &mut interrupt => {
+                status = Status::Interrupted;
+                break;
+            }
+            next = results.next() => match next {
+                Some(result) => result,
+                None => break,
+            },
+        };
+        if let Some(why) = llm.halted() {
+            status = Status::EndpointDown(why);
+            break;
+        }
+        let line = result.to_json();
+        let failed = result.failed_judgments();
+        progress
+            .failed_judgments
+            .fetch_add(failed, Ordering::Relaxed);
+        if failed > 0 && llm.failing() {
+            held.push(line);
+            continue;
+        }
+        for row in held.drain(..).chain(std::iter::once(line)) {
+            dir.write_row(&row)?;
+            metrics.add(&row);
+            progress.finished_rows.fetch_add(1, Ordering::Relaxed);
+        }
     }
     drop(results);
+    if status == Status::Finished {
+        // The failures were isolated after all.
+        for row in held.drain(..) {
+            dir.write_row(&row)?;
+            metrics.add(&row);
+            progress.finished_rows.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 
     let elapsed_seconds = started.elapsed().as_secs_f64();
     dir.write_json(output::METRICS, &Value::Object(metrics.to_json()))?;
-    if options.csv {
+    if options.csv && status == Status::Finished {
         dir.write_csv()?;
     }
-    metadata.insert("finished_at".into(), json!(crate::run_id::utc_timestamp()));
-    metadata.insert("elapsed_seconds".into(), json!(elapsed_seconds));
+    let stats = llm.stats();
+    let sessions = metadata
+        .entry("sessions")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(sessions) = sessions {
+        sessions.push(json!({
+            "started_at": session_started,
+            "finished_at": crate::run_id::utc_timestamp(),
+            "elapsed_seconds": elapsed_seconds,
+            "status": status.as_str(),
+            "rows_finished": metrics.rows - resumed_rows,
+            "llm_calls_sent": stats.sent,
+            "llm_calls_cached": stats.cached,
+            "llm_calls_failed": stats.failed,
+            "llm_tokens": stats.tokens,
+        }));
+    }
+    metadata.insert("status".into(), json!(status.as_str()));
+    metadata.insert("finished_rows".into(), json!(metrics.rows));
     metadata.insert("invalid_rows".into(), json!(metrics.invalid_rows));
-    metadata.insert("status".into(), json!("finished"));
     dir.write_json(output::RUN, &Value::Object(metadata))?;
     Ok(RunReport {
         out: dir.path().to_owned(),
+        status,
         metrics,
+        total_rows,
+        resumed_rows,
         elapsed_seconds,
     })
+}
+
+fn id_text(value: &Value) -> String {
+    match value {
+        Value::String(id) => id.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A run continues only over the same data, with the same judges, and
+/// only where its finished rows are the first rows of that data.
+fn check_resumable(
+    options: &EvalOptions,
+    previous: &Value,
+    validation: &Validation,
+    judges: &Value,
+    finished_ids: &[String],
+) -> Result<(), RunError> {
+    let mismatch = |why: String| RunError::ResumeMismatch {
+        out: options.out.clone(),
+        why,
+    };
+    if !previous.is_object() {
+        return Err(mismatch("its run.json is not an object".to_owned()));
+    }
+    if previous["dataset_sha256"] != json!(validation.sha256) {
+        return Err(mismatch(format!(
+            "{} is not the data it started with ({})",
+            options.data.display(),
+            previous["dataset"].as_str().unwrap_or("unknown")
+        )));
+    }
+    if &previous["judges"] != judges {
+        return Err(mismatch(
+            "its judges or their settings differ from this command's (compare run.json's \"judges\")".to_owned(),
+        ));
+    }
+    if finished_ids.len() > validation.request_ids.len() {
+        return Err(mismatch(
+            "it has more results than the data has rows".to_owned(),
+        ));
+    }
+    if let Some(i) = (0..finished_ids.len()).find(|&i| finished_ids[i] != validation.request_ids[i])
+    {
+        return Err(mismatch(format!(
+            "result {} is for request_id '{}' but row {} of the data is '{}'",
+            i + 1,
+            finished_ids[i],
+            i + 1,
+            validation.request_ids[i]
+        )));
+    }
+    Ok(())
 }
 
 /// The judges a run may use, with versions and sources.

@@ -21,8 +21,18 @@ pub struct RunDir {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{0} already holds the results of a run; choose another --out")]
+    #[error(
+        "{0} already holds the results of a run; continue it with --resume, or choose another --out"
+    )]
     Exists(PathBuf),
+    #[error("{0} holds no run to resume (no {RUN} and {RESULTS})")]
+    NothingToResume(PathBuf),
+    #[error("{path}, line {line}: {message}; the results cannot be resumed")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("cannot write {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -52,6 +62,72 @@ impl RunDir {
             path: path.to_owned(),
             results: BufWriter::new(file),
         })
+    }
+
+    /// Reopens `path` to continue its run: hands every finished row to
+    /// `each`, drops a last line cut short by a crash, and appends after the
+    /// rest. Returns the run's `run.json`.
+    pub fn resume(
+        path: &Path,
+        mut each: impl FnMut(&Map<String, Value>),
+    ) -> Result<(RunDir, Value), OutputError> {
+        let results = path.join(RESULTS);
+        let meta = path.join(RUN);
+        if !results.exists() || !meta.exists() {
+            return Err(OutputError::NothingToResume(path.to_owned()));
+        }
+        let run: Value = serde_json::from_slice(&fs::read(&meta).map_err(io_error(&meta))?)
+            .map_err(|e| OutputError::Corrupt {
+                path: meta.clone(),
+                line: e.line(),
+                message: e.to_string(),
+            })?;
+        let file = File::open(&results).map_err(io_error(&results))?;
+        let mut reader = BufReader::new(file);
+        let mut good_bytes = 0u64;
+        let mut line = String::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            let read = reader.read_line(&mut line).map_err(io_error(&results))?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            let complete = line.ends_with('\n');
+            match serde_json::from_str::<Map<String, Value>>(line.trim_end()) {
+                Ok(row) if complete => {
+                    each(&row);
+                    good_bytes += read as u64;
+                }
+                // The last line of a killed run may be cut short: drop it.
+                _ if !complete => break,
+                Ok(_) => unreachable!("complete lines are handled above"),
+                Err(e) => {
+                    return Err(OutputError::Corrupt {
+                        path: results,
+                        line: number,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&results)
+            .map_err(io_error(&results))?;
+        file.set_len(good_bytes).map_err(io_error(&results))?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&results)
+            .map_err(io_error(&results))?;
+        Ok((
+            RunDir {
+                path: path.to_owned(),
+                results: BufWriter::new(file),
+            },
+            run,
+        ))
     }
 
     pub fn path(&self) -> &Path {

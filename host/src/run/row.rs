@@ -12,6 +12,8 @@ use crate::selection::{Check, Selection, root_cause_rank};
 
 /// What happened to one input row.
 pub struct RowResult {
+    /// 0-based position in the evaluation set.
+    pub index: usize,
     /// The input fields, as read.
     pub fields: Map<String, Value>,
     pub outcome: RowOutcome,
@@ -160,12 +162,32 @@ pub async fn evaluate(
 }
 
 impl RowResult {
+    /// Judgments that failed as a whole.
+    pub fn failed_judgments(&self) -> u64 {
+        match &self.outcome {
+            RowOutcome::Invalid(_) => 0,
+            RowOutcome::Judged(judged) => judged
+                .judgments
+                .iter()
+                .filter(|j| j.evaluation.outcome.is_err())
+                .count() as u64,
+        }
+    }
+
     /// The row's line in `eval_results.jsonl`: every input field, then the
     /// judges' results, then the overall assessment.
     pub fn to_json(&self) -> Map<String, Value> {
-        let mut out = self.fields.clone();
+        let mut out: Map<String, Value> = self
+            .fields
+            .iter()
+            .filter(|(key, _)| !is_reserved(key))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let judged = match &self.outcome {
             RowOutcome::Invalid(message) => {
+                if !out.contains_key("request_id") {
+                    out.insert("request_id".into(), json!(self.index.to_string()));
+                }
                 out.insert("error_message".into(), json!(message));
                 return out;
             }
@@ -180,7 +202,12 @@ impl RowResult {
                 out.insert(format!("{prefix}/{key}"), value);
             };
             match &result.evaluation.outcome {
-                Err(failure) => put("error_message", json!(failure.to_string())),
+                Err(failure) => {
+                    put("error_message", json!(failure.to_string()));
+                    if result.rates_chunks {
+                        put("precision", Value::Null);
+                    }
+                }
                 Ok(judgment) if judgment.chunks.is_empty() => {
                     put("rating", json!(judgment.rating));
                     put("rationale", json!(judgment.rationale));
@@ -229,6 +256,12 @@ impl RowResult {
                     put("precision", json!(judgment.precision()));
                 }
             }
+            let usage = result.evaluation.usage;
+            put("llm_call_count", json!(usage.llm_calls));
+            put(
+                "total_token_count",
+                json!(usage.input_tokens + usage.output_tokens),
+            );
         }
         if let Some(matched) = judged.exact_match {
             out.insert(
@@ -267,4 +300,14 @@ impl RowResult {
         }
         out
     }
+}
+
+/// Output names: an input field with one of them (a results file evaluated
+/// again) would be mistaken for this run's results, so it is not copied.
+pub fn is_reserved(field: &str) -> bool {
+    ["response/", "retrieval/", "judge/", "agent/"]
+        .iter()
+        .any(|prefix| field.starts_with(prefix))
+        || field == "error_message"
+        || field == "skipped_judges"
 }

@@ -20,6 +20,15 @@ const YES_NO_FORMAT =
   '{"rationale": "<one to three sentences explaining the verdict>", "result": "yes" or "no"}\n' +
   '"yes" means the criterion is met (good quality); "no" means it is not.';
 
+const YES_NO_REPAIR =
+  'Your answer could not be read. Answer again with only the JSON ' +
+  'object, in exactly this form:\n' +
+  '{"rationale": "<one to three sentences explaining the verdict>", "result": "yes" or "no"}';
+
+// Joins an unreadable answer and the unreadable answer to the request to
+// repair it, for the error message.
+const REPAIR_SEPARATOR = '\n--- asked to answer again in the required form, it answered:\n';
+
 const YES_NO_SCHEMA =
   '{"type":"object","properties":{"rationale":{"type":"string"},' +
   '"result":{"type":"string","enum":["yes","no"]}},' +
@@ -51,25 +60,35 @@ export function askYesNo(config, template) {
     messages.push({ role: 'assistant', content: exampleAnswer(example) });
   }
   messages.push({ role: 'user', content: templated(() => render(template, [])) });
-  let completion;
+  const first = completeWith(config, [...messages]);
+  let answer = parse(first);
+  if (answer === null) {
+    // One request to repair an answer that cannot be read.
+    messages.push({ role: 'assistant', content: first });
+    messages.push({ role: 'user', content: YES_NO_REPAIR });
+    const second = completeWith(config, messages);
+    answer = parse(second);
+    if (answer === null) throw new JudgeError('unparsable-answer', first + REPAIR_SEPARATOR + second);
+  }
+  let verdict;
+  if (answer.result !== null) verdict = { tag: answer.result ? 'yes' : 'no' };
+  else verdict = { tag: 'score', val: answer.score };
+  return { verdict, rationale: answer.rationale, chunks: [] };
+}
+
+function completeWith(config, messages) {
   try {
-    completion = complete({
+    return complete({
       endpoint: config.endpoint,
       messages,
       jsonSchema: YES_NO_SCHEMA,
       maxOutputTokens: undefined,
-    });
+    }).content;
   } catch (error) {
     // The bindings throw an Error whose `payload` is the `llm-error`.
     if (error?.payload === undefined) throw error;
     throw new JudgeError('llm', error.payload);
   }
-  const answer = parse(completion.content);
-  if (answer === null) throw new JudgeError('unparsable-answer', completion.content);
-  let verdict;
-  if (answer.result !== null) verdict = { tag: answer.result ? 'yes' : 'no' };
-  else verdict = { tag: 'score', val: answer.score };
-  return { verdict, rationale: answer.rationale, chunks: [] };
 }
 
 function templated(render) {

@@ -23,6 +23,16 @@ YES_NO_FORMAT = (
     '"yes" means the criterion is met (good quality); "no" means it is not.'
 )
 
+YES_NO_REPAIR = (
+    "Your answer could not be read. Answer again with only the JSON "
+    "object, in exactly this form:\n"
+    '{"rationale": "<one to three sentences explaining the verdict>", "result": "yes" or "no"}'
+)
+
+# Joins an unreadable answer and the unreadable answer to the request to
+# repair it, for the error message.
+REPAIR_SEPARATOR = "\n--- asked to answer again in the required form, it answered:\n"
+
 YES_NO_SCHEMA = (
     '{"type":"object","properties":{"rationale":{"type":"string"},'
     '"result":{"type":"string","enum":["yes","no"]}},'
@@ -43,6 +53,24 @@ def ask_yes_no(config: types.JudgeConfig, template: str) -> types.Assessment:
         messages.append(types.Message(types.Role.USER, user))
         messages.append(types.Message(types.Role.ASSISTANT, _example_answer(example)))
     messages.append(types.Message(types.Role.USER, _template(lambda: prompt.render(template, []))))
+    first = _complete(config, list(messages))
+    parsed = answer.parse(first)
+    if parsed is None:
+        # One request to repair an answer that cannot be read.
+        messages.append(types.Message(types.Role.ASSISTANT, first))
+        messages.append(types.Message(types.Role.USER, YES_NO_REPAIR))
+        second = _complete(config, messages)
+        parsed = answer.parse(second)
+        if parsed is None:
+            raise Err(judge.JudgeError_UnparsableAnswer(first + REPAIR_SEPARATOR + second))
+    if parsed.result is not None:
+        verdict = types.Verdict_Yes() if parsed.result else types.Verdict_No()
+    else:
+        verdict = types.Verdict_Score(parsed.score)
+    return types.Assessment(verdict=verdict, rationale=parsed.rationale, chunks=[])
+
+
+def _complete(config: types.JudgeConfig, messages) -> str:
     request = llm.CompletionRequest(
         endpoint=config.endpoint,
         messages=messages,
@@ -50,17 +78,9 @@ def ask_yes_no(config: types.JudgeConfig, template: str) -> types.Assessment:
         max_output_tokens=None,
     )
     try:
-        completion = llm.complete(request)
+        return llm.complete(request).content
     except Err as error:  # error.value is an llm.LlmError_* case
         raise Err(judge.JudgeError_Llm(error.value))
-    parsed = answer.parse(completion.content)
-    if parsed is None:
-        raise Err(judge.JudgeError_UnparsableAnswer(completion.content))
-    if parsed.result is not None:
-        verdict = types.Verdict_Yes() if parsed.result else types.Verdict_No()
-    else:
-        verdict = types.Verdict_Score(parsed.score)
-    return types.Assessment(verdict=verdict, rationale=parsed.rationale, chunks=[])
 
 
 def _template(render):
