@@ -7,5 +7,6 @@ mod builtins;
 mod cli;
 mod compat;
 mod eval;
+mod faults;
 mod languages;
 mod sandbox;

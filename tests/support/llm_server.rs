@@ -2,11 +2,12 @@
 //! are scripted per test (usually per `X-Gavel-Judge`), recording every
 //! request it gets.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +17,8 @@ use serde_json::{Value, json};
 /// A request the server received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// When the request arrived.
+    pub at: Instant,
     pub judge: Option<String>,
     pub run: Option<String>,
     pub authorization: Option<String>,
@@ -62,6 +65,10 @@ pub enum Reply {
     Content(String),
     /// An error status with this body.
     Status(u16, String),
+    /// 429 Too Many Requests with `Retry-After: <seconds>`.
+    RetryAfter(f64),
+    /// A 200 whose body breaks off: the connection is dropped mid-response.
+    Reset,
     /// A body that is not a chat completion.
     Raw(String),
     /// Another reply, after a delay.
@@ -74,6 +81,8 @@ type Script = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
 struct Shared {
     requests: Arc<Mutex<Vec<Recorded>>>,
     script: Arc<Mutex<Script>>,
+    in_flight: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
 }
 
 pub struct TestLlm {
@@ -90,6 +99,8 @@ impl TestLlm {
             script: Arc::new(Mutex::new(Arc::new(|_: &Recorded| {
                 Reply::Content(super::verdict("yes", "Looks good."))
             }))),
+            in_flight: Arc::default(),
+            peak: Arc::default(),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(complete))
@@ -124,6 +135,12 @@ impl TestLlm {
 
     pub fn clear(&self) {
         self.shared.requests.lock().unwrap().clear();
+        self.shared.peak.store(0, Ordering::SeqCst);
+    }
+
+    /// The most requests that were being answered at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared.peak.load(Ordering::SeqCst)
     }
 }
 
@@ -133,7 +150,19 @@ impl Drop for TestLlm {
     }
 }
 
+/// Counts a request in flight while it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn complete(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.peak.fetch_max(now, Ordering::SeqCst);
+    let _in_flight = InFlight(shared.in_flight.clone());
     let header = |name: &str| {
         headers
             .get(name)
@@ -141,6 +170,7 @@ async fn complete(State(shared): State<Shared>, headers: HeaderMap, body: Bytes)
             .map(str::to_owned)
     };
     let recorded = Recorded {
+        at: Instant::now(),
         judge: header("x-gavel-judge"),
         run: header("x-gavel-run"),
         authorization: header("authorization"),
@@ -172,6 +202,24 @@ async fn complete(State(shared): State<Shared>, headers: HeaderMap, body: Bytes)
                 return (status, body).into_response();
             }
             Reply::Raw(body) => return (StatusCode::OK, body).into_response(),
+            Reply::RetryAfter(seconds) => {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", seconds.to_string())],
+                    "slow down",
+                )
+                    .into_response();
+            }
+            Reply::Reset => {
+                let parts: Vec<Result<Bytes, std::io::Error>> = vec![
+                    Ok(Bytes::from_static(b"{\"choices\": [{\"message\"")),
+                    Err(std::io::Error::other("connection reset by the test server")),
+                ];
+                return Response::builder()
+                    .header("content-type", "application/json")
+                    .body(Body::from_stream(futures::stream::iter(parts)))
+                    .expect("a valid response");
+            }
         }
     }
 }
