@@ -231,7 +231,7 @@ fn verdicts(request: &Recorded) -> Reply {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     let judge = request.judge.clone().unwrap_or_default();
-    let verdict = if (row + judge.len()) % 3 == 0 {
+    let verdict = if (row + judge.len()).is_multiple_of(3) {
         "no"
     } else {
         "yes"
