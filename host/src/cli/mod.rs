@@ -194,7 +194,7 @@ impl Setup {
         let llm = Arc::new(client);
         let host = Host::new(HostOptions {
             llm: llm.clone(),
-            max_evaluations: Some(2 * concurrency + 8),
+            max_evaluations: Some(concurrency + concurrency / 4 + 8),
             ..options
         })
         .map_err(CliError::incomplete)?;

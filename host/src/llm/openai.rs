@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::value::RawValue;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
@@ -272,13 +272,19 @@ impl OpenAiClient {
             }
             let structured =
                 request.json_schema.is_some() && endpoint.structured_output.load(Ordering::Relaxed);
-            let attempt = {
-                let _slot = endpoint
-                    .in_flight
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed");
-                self.send(endpoint, key, request, structured).await
+            // Everything but the exchange itself happens before taking a
+            // slot: the endpoint's slots are the scarce resource.
+            let prepared = self.prepare(endpoint, key, request, structured);
+            let attempt = match prepared {
+                Err(error) => Err(transport_failure(&endpoint.url, &error)),
+                Ok(prepared) => {
+                    let _slot = endpoint
+                        .in_flight
+                        .acquire()
+                        .await
+                        .expect("the semaphore is never closed");
+                    self.exchange(endpoint, prepared, structured).await
+                }
             };
             match attempt {
                 Ok(answer) => {
@@ -325,13 +331,13 @@ impl OpenAiClient {
         }
     }
 
-    async fn send(
+    fn prepare(
         &self,
         endpoint: &EndpointState,
         key: Option<&ApiKey>,
         request: &ChatRequest,
         structured: bool,
-    ) -> Result<ChatAnswer, Failure> {
+    ) -> Result<reqwest::Request, reqwest::Error> {
         let body = request_body(&endpoint.config, request, structured);
         let mut http = self
             .http
@@ -341,12 +347,26 @@ impl OpenAiClient {
             ))
             .header("X-Gavel-Judge", &request.judge)
             .header("X-Gavel-Run", &self.run_id)
-            .json(&body);
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(ApiKey(key)) = key {
             http = http.bearer_auth(key);
         }
+        http.build()
+    }
+
+    async fn exchange(
+        &self,
+        endpoint: &EndpointState,
+        prepared: reqwest::Request,
+        structured: bool,
+    ) -> Result<ChatAnswer, Failure> {
         let url = &endpoint.url;
-        let response = http.send().await.map_err(|e| transport_failure(url, &e))?;
+        let response = self
+            .http
+            .execute(prepared)
+            .await
+            .map_err(|e| transport_failure(url, &e))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let body = read_capped(response)
@@ -450,8 +470,34 @@ struct WireMessage<'a> {
     content: &'a str,
 }
 
-fn request_body(endpoint: &Endpoint, request: &ChatRequest, structured: bool) -> Value {
-    let messages: Vec<WireMessage> = request
+#[derive(Serialize)]
+struct WireRequest<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage<'a>>,
+    temperature: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<WireFormat<'a>>,
+}
+
+#[derive(Serialize)]
+struct WireFormat<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    json_schema: WireSchema<'a>,
+}
+
+#[derive(Serialize)]
+struct WireSchema<'a> {
+    name: &'static str,
+    schema: &'a RawValue,
+    strict: bool,
+}
+
+/// The request's JSON, serialised straight from borrowed parts.
+fn request_body(endpoint: &Endpoint, request: &ChatRequest, structured: bool) -> Vec<u8> {
+    let messages = request
         .messages
         .iter()
         .map(|m| WireMessage {
@@ -464,24 +510,26 @@ fn request_body(endpoint: &Endpoint, request: &ChatRequest, structured: bool) ->
             content: &m.content,
         })
         .collect();
-    let mut body = json!({
-        "model": endpoint.model,
-        "messages": messages,
-        "temperature": endpoint.temperature,
-    });
-    if let Some(max) = request.max_output_tokens {
-        body["max_tokens"] = json!(max);
-    }
-    if structured
-        && let Some(schema) = &request.json_schema
-        && let Ok(schema) = serde_json::from_str::<Value>(schema)
-    {
-        body["response_format"] = json!({
-            "type": "json_schema",
-            "json_schema": {"name": "judgment", "schema": schema, "strict": true},
-        });
-    }
-    body
+    let schema = request
+        .json_schema
+        .as_deref()
+        .filter(|_| structured)
+        .and_then(|schema| serde_json::from_str::<&RawValue>(schema).ok());
+    let body = WireRequest {
+        model: &endpoint.model,
+        messages,
+        temperature: endpoint.temperature,
+        max_tokens: request.max_output_tokens,
+        response_format: schema.map(|schema| WireFormat {
+            kind: "json_schema",
+            json_schema: WireSchema {
+                name: "judgment",
+                schema,
+                strict: true,
+            },
+        }),
+    };
+    serde_json::to_vec(&body).expect("a request body always serialises")
 }
 
 fn refuses_structured_output(body: &str) -> bool {
