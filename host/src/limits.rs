@@ -56,11 +56,11 @@ impl Limits {
         }
         if let Some(secs) = overrides.cpu_secs {
             let max = maxima.cpu_time.as_secs_f64();
-            limits.cpu_time = Duration::from_secs_f64(check_f64("cpu_secs", secs, max)?);
+            limits.cpu_time = Duration::from_secs_f64(check("cpu_secs", secs, max)?);
         }
         if let Some(secs) = overrides.wall_secs {
             let max = maxima.wall_time.as_secs_f64();
-            limits.wall_time = Duration::from_secs_f64(check_f64("wall_secs", secs, max)?);
+            limits.wall_time = Duration::from_secs_f64(check("wall_secs", secs, max)?);
         }
         if let Some(calls) = overrides.llm_calls {
             let max = u64::from(maxima.llm_calls);
@@ -103,22 +103,14 @@ pub enum LimitError {
     },
 }
 
-fn check(field: &'static str, value: u64, max: u64) -> Result<u64, LimitError> {
-    if value == 0 {
-        return Err(LimitError::Zero { field });
-    }
-    if value > max {
-        return Err(LimitError::AboveMaximum {
-            field,
-            value: value.to_string(),
-            max: max.to_string(),
-        });
-    }
-    Ok(value)
-}
-
-fn check_f64(field: &'static str, value: f64, max: f64) -> Result<f64, LimitError> {
-    if value.is_nan() || value <= 0.0 {
+/// `value` must be above zero (which NaN is not) and at most `max`.
+fn check<T: PartialOrd + Default + std::fmt::Display>(
+    field: &'static str,
+    value: T,
+    max: T,
+) -> Result<T, LimitError> {
+    // NaN compares as nothing: only a value greater than zero passes.
+    if value.partial_cmp(&T::default()) != Some(std::cmp::Ordering::Greater) {
         return Err(LimitError::Zero { field });
     }
     if value > max {

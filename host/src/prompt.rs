@@ -13,7 +13,8 @@ use handlebars::template::TemplateElement;
 use handlebars::{Context, Handlebars, RenderContext, Renderable, StringOutput, Template};
 use serde_json::{Map, Value};
 
-use crate::bindings::{Chunk, GuidelineGroup, Role, Row};
+use crate::bindings::{Chunk, GuidelineGroup, Row};
+use crate::llm::role_name;
 
 /// Longest template a judge may render.
 const MAX_TEMPLATE_BYTES: usize = 256 << 10;
@@ -361,12 +362,7 @@ fn format_conversation(row: &Row) -> String {
     row.conversation
         .iter()
         .map(|m| {
-            let role = match m.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-                Role::Tool => "tool",
-            };
+            let role = role_name(m.role);
             format!("{role}: {}", m.content)
         })
         .collect::<Vec<_>>()

@@ -221,18 +221,7 @@ fn read_response(value: Value) -> Result<Option<String>, FieldError> {
     match value {
         Value::Null => Ok(None),
         Value::String(text) => Ok(Some(text)),
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::String(text) => Ok(text),
-                other => Err(FieldError::new(
-                    format!("response[{i}]"),
-                    expected("a string", &other),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(|parts| Some(parts.join("\n"))),
+        list @ Value::Array(_) => strings(list, "response").map(|parts| Some(parts.join("\n"))),
         Value::Object(mut object) => {
             if let Some(choices) = object.remove("choices") {
                 let content = choices

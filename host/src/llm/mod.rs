@@ -14,6 +14,16 @@ pub use response_cache::ResponseCache;
 
 pub use crate::bindings::{Message, Role};
 
+/// The role's name in chat APIs.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    }
+}
+
 /// One chat completion a judge asked for.
 #[derive(Debug, Clone)]
 pub struct ChatRequest {

@@ -13,7 +13,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
 use super::{
-    ChatAnswer, ChatRequest, LlmCallError, LlmClient, LlmFuture, LlmStats, ResponseCache, Role,
+    ChatAnswer, ChatRequest, LlmCallError, LlmClient, LlmFuture, LlmStats, ResponseCache, role_name,
 };
 
 /// Largest response body read from an endpoint.
@@ -501,12 +501,7 @@ fn request_body(endpoint: &Endpoint, request: &ChatRequest, structured: bool) ->
         .messages
         .iter()
         .map(|m| WireMessage {
-            role: match m.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-                Role::Tool => "tool",
-            },
+            role: role_name(m.role),
             content: &m.content,
         })
         .collect();

@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::openai::Endpoint;
-use super::{ChatAnswer, ChatRequest, Role};
+use super::{ChatAnswer, ChatRequest, role_name};
 
 /// Bumped when the key or entry format changes.
 const FORMAT: u32 = 1;
@@ -42,12 +42,7 @@ impl ResponseCache {
             .messages
             .iter()
             .map(|m| {
-                let role = match m.role {
-                    Role::System => "system",
-                    Role::User => "user",
-                    Role::Assistant => "assistant",
-                    Role::Tool => "tool",
-                };
+                let role = role_name(m.role);
                 json!([role, m.content])
             })
             .collect();
