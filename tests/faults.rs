@@ -606,3 +606,63 @@ async fn resume_refuses_other_data_or_judges() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_progress_line_shows_on_a_terminal_only() {
+    let llm = TestLlm::start().await;
+    llm.script(|request| Reply::Delayed(Duration::from_millis(300), Box::new(verdicts(request))));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_set(d);
+    config(d, &llm, "max_concurrency = 8\n");
+    // `script` runs gavel with a pseudo-terminal as stdout and stderr.
+    let command = format!(
+        "{} eval set.jsonl --judges safety --no-cache --out tty",
+        env!("CARGO_BIN_EXE_gavel")
+    );
+    let output = tokio::task::spawn_blocking({
+        let d = d.to_owned();
+        move || {
+            Command::new("script")
+                .args(["-qec", &command, "/dev/null"])
+                .current_dir(d)
+                .env("GAVEL_CACHE_DIR", support::cache_dir())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("\r\x1b[2K"), "{text}");
+    assert!(
+        text.contains(&format!("/{ROWS} rows [")) && text.contains("LLM calls (0 cached)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" errors · ") && text.contains("ETA"),
+        "{text}"
+    );
+
+    let piped = gavel(
+        d,
+        &[
+            "eval",
+            "set.jsonl",
+            "--judges",
+            "safety",
+            "--no-cache",
+            "--out",
+            "piped",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(piped.code, 0);
+    assert!(
+        !piped.stderr.contains("rows ["),
+        "no progress line into a pipe: {}",
+        piped.stderr
+    );
+}
