@@ -24,6 +24,9 @@ pub const ROOT_CAUSE_ORDER: &[&str] = &[
     "answer_similarity",
 ];
 
+/// Judges the default selection leaves out: they run only when named.
+const ONLY_WHEN_NAMED: &[&str] = &["answer_similarity"];
+
 const WITH_GROUND_TRUTH: &[&str] = &[
     "context_sufficiency",
     "groundedness",
@@ -92,6 +95,19 @@ impl Selection {
             return Err("the list of judges is empty".to_owned());
         }
         Ok(Selection::Named(checks))
+    }
+
+    /// Every check the selection may make on some row.
+    pub fn checks(&self, registry: &Registry) -> Vec<Check> {
+        match self {
+            Selection::Named(checks) => checks.clone(),
+            Selection::Default => registry
+                .judges()
+                .iter()
+                .filter(|j| !ONLY_WHEN_NAMED.contains(&j.name()))
+                .map(|judge| Check::Judge(judge.clone()))
+                .collect(),
+        }
     }
 
     /// The checks to consider for `row` (whose global guidelines are set).

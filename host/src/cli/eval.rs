@@ -83,7 +83,11 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     } else {
         Selection::named(&setup.registry, &names).map_err(|e| CliError::bad_input(anyhow!(e)))?
     };
-    check_keys(&setup, &selection)?;
+    let checks = selection.checks(&setup.registry);
+    setup.require_keys(checks.iter().filter_map(|check| match check {
+        Check::Judge(judge) => Some(judge),
+        _ => None,
+    }))?;
     let mut global_guidelines = setup
         .config
         .global_guideline_groups()
@@ -206,38 +210,6 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Refuses to start when a judge that may run reads its key from an unset
-/// variable: every one of its judgments would fail.
-fn check_keys(setup: &Setup, selection: &Selection) -> Result<(), CliError> {
-    let missing = setup.llm.missing_keys();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let judges: Vec<_> = match selection {
-        Selection::Named(checks) => checks
-            .iter()
-            .filter_map(|c| match c {
-                Check::Judge(judge) => Some(judge.clone()),
-                _ => None,
-            })
-            .collect(),
-        Selection::Default => setup.registry.judges().to_vec(),
-    };
-    for judge in judges {
-        if let Some((alias, var)) = missing
-            .iter()
-            .find(|(alias, _)| *alias == judge.grant_endpoint())
-        {
-            return Err(CliError::bad_input(anyhow!(
-                "environment variable {var} is not set; endpoint '{alias}' (used by judge '{}') reads its API key from it \
-                 (or pass --judge-base-url for a server that needs no key)",
-                judge.name()
-            )));
-        }
-    }
-    Ok(())
 }
 
 fn print_summary(lines: &[SummaryLine]) {

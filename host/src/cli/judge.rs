@@ -87,14 +87,7 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
             needs
         )));
     }
-    for (alias, var) in setup.llm.missing_keys() {
-        if alias == judge.grant_endpoint() {
-            return Err(CliError::bad_input(anyhow!(
-                "environment variable {var} is not set; endpoint '{alias}' reads its API key from it \
-                 (or pass --judge-base-url for a server that needs no key)"
-            )));
-        }
-    }
+    setup.require_keys([judge])?;
 
     let mut results = Vec::new();
     for target in judge.targets(&row) {

@@ -166,6 +166,28 @@ pub struct Setup {
 }
 
 impl Setup {
+    /// Refuses to go on when one of `judges` calls an endpoint that reads
+    /// its key from an unset variable: every one of its judgments would fail.
+    pub fn require_keys<'a>(
+        &self,
+        judges: impl IntoIterator<Item = &'a gavel::Judge>,
+    ) -> Result<(), CliError> {
+        let missing = self.llm.missing_keys();
+        for judge in judges {
+            if let Some((alias, var)) = missing
+                .iter()
+                .find(|(alias, _)| *alias == judge.grant_endpoint())
+            {
+                return Err(CliError::bad_input(anyhow::anyhow!(
+                    "environment variable {var} is not set; endpoint '{alias}' reads its API key from it \
+                     (judge '{}' uses it; or pass --judge-base-url for a server that needs no key)",
+                    judge.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub async fn load(
         config: &ConfigArgs,
         endpoints: &EndpointArgs,

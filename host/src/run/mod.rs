@@ -432,17 +432,8 @@ fn check_resumable(
 
 /// The judges a run may use, with versions and sources.
 fn judges_metadata(registry: &Registry, selection: &Selection) -> Value {
-    let judges: Vec<_> = match selection {
-        Selection::Named(checks) => checks.clone(),
-        Selection::Default => registry
-            .judges()
-            .iter()
-            .filter(|j| j.name() != "answer_similarity")
-            .cloned()
-            .map(Check::Judge)
-            .collect(),
-    };
-    judges
+    selection
+        .checks(registry)
         .iter()
         .map(|check| match check {
             Check::Judge(judge) => json!({
