@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agent;
 mod builtins;
 mod cli;
 mod compat;

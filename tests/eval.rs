@@ -3,29 +3,13 @@
 //! precision, root causes, metric names and values, thresholds, outputs,
 //! error messages and exit codes.
 
-use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::support::{self, Recorded, Reply, TestLlm, gavel};
-
-fn write_jsonl(path: &Path, rows: &[Value]) {
-    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
-    std::fs::write(path, text).unwrap();
-}
-
-fn read_results(dir: &Path) -> Vec<Map<String, Value>> {
-    std::fs::read_to_string(dir.join("eval_results.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-fn read_metrics(dir: &Path) -> Map<String, Value> {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
-}
+use crate::support::{
+    self, Recorded, Reply, TestLlm, gavel, read_metrics, read_results, write_jsonl,
+};
 
 /// Four rows covering the kinds SPEC §2 distinguishes.
 fn rows() -> Vec<Value> {

@@ -15,7 +15,7 @@ use gavel::llm::Endpoint;
 use gavel::{Evaluation, FailureKind, Host, Rating};
 use serde_json::{Map, Value, json};
 
-use crate::support::{self, Recorded, Reply, TestLlm, gavel};
+use crate::support::{self, Recorded, Reply, TestLlm, gavel, read_results};
 
 fn host_where(llm: &TestLlm, configure: impl FnOnce(&mut Endpoint)) -> Host {
     let mut endpoint = support::endpoint(llm);
@@ -249,14 +249,6 @@ fn row_of(request: &Recorded) -> String {
         .to_owned()
 }
 
-fn results(dir: &Path) -> Vec<Map<String, Value>> {
-    std::fs::read_to_string(dir.join("eval_results.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
 fn config(dir: &Path, llm: &TestLlm, extra: &str) {
     std::fs::write(
         dir.join("gavel.toml"),
@@ -280,7 +272,7 @@ const EVAL: &[&str] = &[
 async fn reference(dir: &Path) -> Vec<Map<String, Value>> {
     let out = gavel(dir, &[EVAL, &["--out", "reference"]].concat(), &[]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    results(&dir.join("reference"))
+    read_results(&dir.join("reference"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -303,7 +295,10 @@ async fn an_endpoint_that_dies_mid_run_stops_it_and_resume_finishes_it() {
     let d = dir.path();
     write_set(d);
     config(d, &llm, "max_concurrency = 1\nmax_retries = 0\n");
-    let out = gavel(d, &[EVAL, &["--out", "run"]].concat(), &[]).await;
+    // Few rows in flight: under load, a first row whose second call queued
+    // behind 24 others would be hit by the outage and nothing could be kept.
+    let first = ["--out", "run", "--rows-in-flight", "4"];
+    let out = gavel(d, &[EVAL, &first].concat(), &[]).await;
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
         out.stderr.contains("endpoint 'judge'") && out.stderr.contains("is down"),
@@ -316,7 +311,7 @@ async fn an_endpoint_that_dies_mid_run_stops_it_and_resume_finishes_it() {
         "{}",
         out.stderr
     );
-    let kept = results(&d.join("run"));
+    let kept = read_results(&d.join("run"));
     assert!(
         !kept.is_empty() && kept.len() < ROWS,
         "{} rows kept",
@@ -356,7 +351,7 @@ async fn an_endpoint_that_dies_mid_run_stops_it_and_resume_finishes_it() {
             row_of(&request)
         );
     }
-    let resumed = results(&d.join("run"));
+    let resumed = read_results(&d.join("run"));
     llm.clear();
     assert_eq!(resumed, reference(d).await);
     let run: Value =
@@ -417,7 +412,7 @@ async fn kill_9_mid_run_then_resume_loses_nothing() {
 
     let out = gavel(d, &[EVAL, &["--out", "run", "--resume"]].concat(), &[]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let resumed = results(&d.join("run"));
+    let resumed = read_results(&d.join("run"));
     let ids: Vec<&str> = resumed
         .iter()
         .map(|r| r["request_id"].as_str().unwrap())
@@ -460,7 +455,7 @@ async fn ctrl_c_keeps_finished_rows_and_exits_3() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("error: interrupted with ") && stderr.contains("rows finished; they are kept. Continue with: gavel eval set.jsonl --out run --resume"), "{stderr}");
-    let kept = results(&d.join("run"));
+    let kept = read_results(&d.join("run"));
     assert!(kept.len() >= 3 && kept.len() < ROWS);
     let metrics: Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(d.join("run/metrics.json")).unwrap())
@@ -472,7 +467,7 @@ async fn ctrl_c_keeps_finished_rows_and_exits_3() {
 
     let out = gavel(d, &[EVAL, &["--out", "run", "--resume"]].concat(), &[]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(results(&d.join("run")).len(), ROWS);
+    assert_eq!(read_results(&d.join("run")).len(), ROWS);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -523,7 +518,10 @@ async fn a_second_identical_run_is_answered_from_the_cache() {
     let third = gavel(d, &[&eval[..], &["third"]].concat(), &cache_env).await;
     assert_eq!(third.code, 0, "{}", third.stderr);
     assert_eq!(llm.requests().len(), 1);
-    assert_eq!(results(&d.join("third")), results(&d.join("first")));
+    assert_eq!(
+        read_results(&d.join("third")),
+        read_results(&d.join("first"))
+    );
 
     // --no-cache asks again.
     llm.clear();

@@ -6,9 +6,11 @@
 //!   peak requests in flight, host CPU per judgment, peak memory;
 //! - 1,000 rows x 1 judge at L = 200 ms, C = 32: the peers' benchmark shape;
 //! - 100,000 rows x 1 judge with an instant endpoint: peak memory and
-//!   judgments per second.
+//!   judgments per second;
+//! - 1,000 rows answered by an HTTP agent (L = 200 ms, C = 32) and judged by
+//!   one judge (L = 200 ms, C = 32): the ideal is ceil(1000 / 32) x L + L.
 //!
-//! `GAVEL_BENCH=speed|peers|memory` runs one of them.
+//! `GAVEL_BENCH=speed|peers|agent|memory` runs one of them.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -53,6 +55,22 @@ async fn answer(State(server): State<Server>, body: String) -> axum::Json<Value>
     }))
 }
 
+/// The application under evaluation: answers the request object with a
+/// response, retrieved context and its usage.
+async fn agent_answer(State(server): State<Server>, body: String) -> axum::Json<Value> {
+    server.requests.fetch_add(1, Ordering::Relaxed);
+    {
+        let _slot = server.slots.acquire().await.expect("open");
+        tokio::time::sleep(server.latency).await;
+    }
+    let request: Value = serde_json::from_str(&body).unwrap_or_default();
+    axum::Json(json!({
+        "response": format!("The agent's answer to {}", request["request_id"]),
+        "retrieved_context": [{"content": "Release notes: faster start-up.", "doc_uri": "notes.md"}],
+        "usage": {"prompt_tokens": 300, "completion_tokens": 40},
+    }))
+}
+
 async fn start(latency: Duration, concurrency: usize) -> (String, Server) {
     let server = Server {
         latency,
@@ -63,6 +81,7 @@ async fn start(latency: Duration, concurrency: usize) -> (String, Server) {
     };
     let app = Router::new()
         .route("/v1/chat/completions", post(answer))
+        .route("/agent", post(agent_answer))
         .with_state(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
@@ -70,10 +89,11 @@ async fn start(latency: Duration, concurrency: usize) -> (String, Server) {
     (url, server)
 }
 
-fn write_rows(path: &Path, rows: usize) {
+/// Rows with responses, or (for an agent to answer) without.
+fn write_rows(path: &Path, rows: usize, with_responses: bool) {
     let mut text = String::with_capacity(rows * 400);
     for i in 0..rows {
-        let row = json!({
+        let mut row = json!({
             "request_id": format!("q{i}"),
             "request": format!("Question {i}: what does the {i}th release of the product add?"),
             "response": format!("Release {i} adds faster start-up and a new storage engine."),
@@ -81,6 +101,10 @@ fn write_rows(path: &Path, rows: usize) {
             "retrieved_context": [{"content": format!("Release notes {i}: faster start-up; new storage engine."), "doc_uri": format!("notes/{i}.md")}],
             "guidelines": ["Answer in one sentence"],
         });
+        if !with_responses {
+            row["response"] = Value::Null;
+            row["retrieved_context"] = Value::Null;
+        }
         writeln!(text, "{row}").unwrap();
     }
     std::fs::write(path, text).unwrap();
@@ -94,7 +118,7 @@ struct Measured {
 }
 
 /// Runs `gavel eval` under GNU time.
-fn run_gavel(dir: &Path, judges: &str) -> Measured {
+fn run_gavel(dir: &Path, judges: &str, extra: &[String]) -> Measured {
     let times = dir.join("time.txt");
     let output = Command::new("/usr/bin/time")
         .arg("-f")
@@ -102,14 +126,9 @@ fn run_gavel(dir: &Path, judges: &str) -> Measured {
         .arg("-o")
         .arg(&times)
         .arg(env!("CARGO_BIN_EXE_gavel"))
-        .args([
-            "eval",
-            "rows.jsonl",
-            "--judges",
-            judges,
-            "--no-cache",
-            "--out",
-        ])
+        .args(["eval", "rows.jsonl", "--judges", judges, "--no-cache"])
+        .args(extra)
+        .arg("--out")
         .arg(dir.join(format!("run-{}", Instant::now().elapsed().as_nanos())))
         .current_dir(dir)
         .env(
@@ -141,10 +160,33 @@ fn run_gavel(dir: &Path, judges: &str) -> Measured {
     }
 }
 
-async fn scenario(name: &str, rows: usize, judges: &str, latency_ms: u64, concurrency: usize) {
+/// With `agent`, an agent with the same latency and concurrency answers
+/// every row first: rows flow through both, so the ideal is one stage's
+/// time plus one latency.
+async fn scenario(
+    name: &str,
+    rows: usize,
+    judges: &str,
+    latency_ms: u64,
+    concurrency: usize,
+    agent: bool,
+) {
     let dir = tempfile::tempdir().unwrap();
-    write_rows(&dir.path().join("rows.jsonl"), rows);
+    write_rows(&dir.path().join("rows.jsonl"), rows, !agent);
     let (url, server) = start(Duration::from_millis(latency_ms), concurrency).await;
+    let (agent_url, agent_server) = start(Duration::from_millis(latency_ms), concurrency).await;
+    let extra = if agent {
+        vec![
+            "--agent".to_owned(),
+            agent_url.replace("/v1", "/agent"),
+            "--agent-format".to_owned(),
+            "json".to_owned(),
+            "--agent-concurrency".to_owned(),
+            concurrency.to_string(),
+        ]
+    } else {
+        Vec::new()
+    };
     std::fs::write(
         dir.path().join("gavel.toml"),
         format!("[endpoints.judge]\nbase_url = {url:?}\nmodel = \"bench\"\nmax_concurrency = {concurrency}\n"),
@@ -153,7 +195,7 @@ async fn scenario(name: &str, rows: usize, judges: &str, latency_ms: u64, concur
     let measured = tokio::task::spawn_blocking({
         let dir = dir.path().to_owned();
         let judges = judges.to_owned();
-        move || run_gavel(&dir, &judges)
+        move || run_gavel(&dir, &judges, &extra)
     })
     .await
     .unwrap();
@@ -164,10 +206,24 @@ async fn scenario(name: &str, rows: usize, judges: &str, latency_ms: u64, concur
         "one call per judgment:\n{}",
         measured.stdout
     );
-    let ideal = (calls as f64 / concurrency as f64).ceil() * latency_ms as f64 / 1e3;
+    let agent_calls = agent_server.requests.load(Ordering::Relaxed);
+    assert_eq!(
+        agent_calls,
+        if agent { rows } else { 0 },
+        "one agent call per row"
+    );
+    let mut ideal = (calls as f64 / concurrency as f64).ceil() * latency_ms as f64 / 1e3;
+    if agent {
+        ideal += latency_ms as f64 / 1e3;
+    }
     println!(
-        "### {name}: {rows} rows x {} judges = {calls} calls, L = {latency_ms} ms, C = {concurrency}\n",
-        judges.split(',').count()
+        "### {name}: {rows} rows x {} judges = {calls} calls{}, L = {latency_ms} ms, C = {concurrency}\n",
+        judges.split(',').count(),
+        if agent {
+            format!(" after {agent_calls} agent calls")
+        } else {
+            String::new()
+        },
     );
     println!(
         "| wall s | ideal s | wall - ideal | wall / ideal | peak in flight | CPU ms / judgment | peak RSS MB | judgments / s |"
@@ -199,13 +255,16 @@ fn main() {
     runtime.block_on(async {
         let five = "correctness,groundedness,relevance_to_query,safety,guideline_adherence";
         if which.is_empty() || which == "speed" {
-            scenario("speed", 1000, five, 200, 64).await;
+            scenario("speed", 1000, five, 200, 64, false).await;
         }
         if which.is_empty() || which == "peers" {
-            scenario("peers' shape", 1000, "correctness", 200, 32).await;
+            scenario("peers' shape", 1000, "correctness", 200, 32, false).await;
+        }
+        if which.is_empty() || which == "agent" {
+            scenario("agent", 1000, "correctness", 200, 32, true).await;
         }
         if which.is_empty() || which == "memory" {
-            scenario("memory", 100_000, "safety", 0, 64).await;
+            scenario("memory", 100_000, "safety", 0, 64, false).await;
         }
     });
 }

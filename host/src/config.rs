@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+use crate::agent::AgentTable;
 use crate::limits::LimitOverrides;
 use crate::llm::Endpoint;
 use crate::row::{GuidelineGroup, guideline_groups};
@@ -28,6 +29,10 @@ pub struct Config {
     /// `[eval]`: defaults for `gavel eval`.
     #[serde(default)]
     pub eval: EvalTable,
+    /// `[agent]`: the application `gavel eval` calls for rows without a
+    /// response.
+    #[serde(default)]
+    pub agent: Option<AgentTable>,
     /// The directory relative paths in the file are resolved against.
     #[serde(skip)]
     pub dir: PathBuf,

@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod agent;
 pub mod bindings;
 mod builtins;
 mod cache;
@@ -48,6 +49,7 @@ pub mod run;
 mod run_id;
 mod sandbox;
 pub mod selection;
+pub mod trace;
 
 pub use engine::Allocation;
 pub use failure::{FailureKind, JudgeFailure};

@@ -76,11 +76,15 @@ pub fn row_from_json(mut object: Map<String, Value>, index: usize) -> Result<Row
     let trace = match object.remove("trace") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => {
-            serde_json::from_str::<Value>(&text)
+            let value = serde_json::from_str::<Value>(&text)
                 .map_err(|e| FieldError::new("trace", format!("is not JSON: {e}")))?;
+            check_trace(&value)?;
             Some(text)
         }
-        Some(value @ Value::Object(_)) => Some(value.to_string()),
+        Some(value @ Value::Object(_)) => {
+            check_trace(&value)?;
+            Some(value.to_string())
+        }
         Some(other) => {
             return Err(FieldError::new(
                 "trace",
@@ -102,6 +106,14 @@ pub fn row_from_json(mut object: Map<String, Value>, index: usize) -> Result<Row
         trace,
         extra: Value::Object(object).to_string(),
     })
+}
+
+/// A trace is read for the agent's cost and latency: one that cannot be
+/// read is an error in the row, not a silent gap in the metrics.
+fn check_trace(trace: &Value) -> Result<(), FieldError> {
+    crate::trace::summarize(trace)
+        .map(drop)
+        .map_err(|e| FieldError::new(e.field("trace"), e.message))
 }
 
 fn resolve_aliases(object: &mut Map<String, Value>) -> Result<(), FieldError> {
@@ -217,7 +229,7 @@ fn content_text(value: Value, field: &str) -> Result<String, FieldError> {
 
 /// A string; a ChatCompletion (`choices[0].message.content`); `{"content":
 /// ...}`; or a list of strings, joined with newlines.
-fn read_response(value: Value) -> Result<Option<String>, FieldError> {
+pub(crate) fn read_response(value: Value) -> Result<Option<String>, FieldError> {
     match value {
         Value::Null => Ok(None),
         Value::String(text) => Ok(Some(text)),
@@ -305,7 +317,7 @@ pub fn guideline_groups(value: Value, field: &str) -> Result<Vec<GuidelineGroup>
 }
 
 /// Chunks: `{content, doc_uri}` objects (or plain strings, taken as content).
-fn chunks(
+pub(crate) fn chunks(
     value: Option<Value>,
     field: &str,
     content_required: bool,

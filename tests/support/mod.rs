@@ -25,6 +25,12 @@ pub struct GavelOutput {
 /// Runs the `gavel` binary in `dir` (so no stray gavel.toml is read), with
 /// the shared component cache and no key or log settings from outside.
 pub async fn gavel(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> GavelOutput {
+    // Cached judge answers of an earlier test run would answer a test whose
+    // server happens to get the same port; within a run, tests rely on them.
+    static FRESH_RESPONSES: std::sync::Once = std::sync::Once::new();
+    FRESH_RESPONSES.call_once(|| {
+        let _ = std::fs::remove_dir_all(cache_dir().join("responses"));
+    });
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"));
     command
         .current_dir(dir)
@@ -44,6 +50,24 @@ pub async fn gavel(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+pub fn write_jsonl(path: &std::path::Path, rows: &[Value]) {
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The lines of a run directory's `eval_results.jsonl`.
+pub fn read_results(dir: &std::path::Path) -> Vec<serde_json::Map<String, Value>> {
+    std::fs::read_to_string(dir.join("eval_results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+pub fn read_metrics(dir: &std::path::Path) -> serde_json::Map<String, Value> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
 }
 
 /// The workspace root.

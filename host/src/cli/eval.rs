@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::anyhow;
+use gavel::agent::{Agent, AgentFormat, AgentOverrides, AgentSpec};
 use gavel::row::GuidelineGroup;
 use gavel::run::gate::{self, Gate};
 use gavel::run::metrics::SummaryLine;
@@ -60,10 +61,62 @@ pub struct EvalArgs {
     rows_in_flight: Option<usize>,
 
     #[command(flatten)]
+    agent: AgentArgs,
+
+    #[command(flatten)]
     config: ConfigArgs,
 
     #[command(flatten)]
     endpoint: EndpointArgs,
+}
+
+/// The application under evaluation, called for rows without a response.
+#[derive(clap::Args)]
+struct AgentArgs {
+    /// Call this agent for every row without a response: an
+    /// OpenAI-compatible chat endpoint (base URL or .../chat/completions),
+    /// or with --agent-format json any endpoint taking the request as JSON
+    #[arg(long = "agent", value_name = "URL", conflicts_with = "command")]
+    url: Option<String>,
+
+    /// How to talk to --agent [default: openai]
+    #[arg(long = "agent-format", value_name = "FORMAT")]
+    format: Option<AgentFormat>,
+
+    /// Run this command (with sh -c) as the agent: it reads one request
+    /// object per line on stdin and writes one answer per line on stdout
+    #[arg(long = "agent-cmd", value_name = "CMD")]
+    command: Option<String>,
+
+    /// `model` in the agent's chat completion requests
+    #[arg(long = "agent-model", value_name = "MODEL")]
+    model: Option<String>,
+
+    /// Agent calls in flight (processes, for --agent-cmd) [default: 8]
+    #[arg(long = "agent-concurrency", value_name = "N")]
+    max_concurrency: Option<usize>,
+
+    /// Seconds an agent call may take before it counts as failed (and is
+    /// retried) [default: 60]
+    #[arg(long = "agent-timeout", value_name = "SECS")]
+    timeout_secs: Option<f64>,
+
+    /// Call the agent for rows that already have a response, too
+    #[arg(long)]
+    regenerate: bool,
+}
+
+impl AgentArgs {
+    fn overrides(&self) -> AgentOverrides {
+        AgentOverrides {
+            url: self.url.clone(),
+            format: self.format,
+            command: self.command.clone(),
+            model: self.model.clone(),
+            max_concurrency: self.max_concurrency,
+            timeout_secs: self.timeout_secs,
+        }
+    }
 }
 
 pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
@@ -98,6 +151,18 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
             rules: args.guidelines.clone(),
         });
     }
+    let agent = AgentSpec::resolve(setup.config.agent.as_ref(), &args.agent.overrides())
+        .map_err(|e| CliError::bad_input(anyhow!(e)))?
+        .map(|spec| Agent::new(spec, &run_id))
+        .transpose()
+        .map_err(|e| CliError::bad_input(anyhow!(e)))?
+        .map(Arc::new);
+    if args.agent.regenerate && agent.is_none() {
+        return Err(CliError::bad_input(anyhow!(
+            "--regenerate asks an agent for new responses, but no agent is given (--agent URL or --agent-cmd CMD)"
+        )));
+    }
+    let agent_concurrency = agent.as_ref().map_or(0, |a| a.spec().max_concurrency);
     let out = args
         .out
         .clone()
@@ -129,11 +194,14 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         global_guidelines,
         skip_invalid: args.skip_invalid,
         csv: args.csv,
+        // Enough rows that the judges' endpoints and the agent stay busy.
         rows_in_flight: args
             .rows_in_flight
-            .unwrap_or((2 * setup.concurrency).max(16)),
+            .unwrap_or((2 * setup.concurrency).max(16) + agent_concurrency),
         metadata,
         progress: progress.clone(),
+        agent,
+        regenerate: args.agent.regenerate,
     };
     let llm: Arc<dyn gavel::LlmClient> = setup.llm.clone();
     let line = ProgressLine::start(progress, llm);
@@ -163,8 +231,13 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     } else {
         String::new()
     };
+    let agent_errors = if options.agent.is_some() {
+        format!(", {} agent errors", metrics.agent_errors)
+    } else {
+        String::new()
+    };
     println!(
-        "\n{} of {} rows ({} invalid{earlier}), {} judgments ({} failed) in {:.1} s. Results: {}",
+        "\n{} of {} rows ({} invalid{agent_errors}{earlier}), {} judgments ({} failed) in {:.1} s. Results: {}",
         metrics.rows,
         report.total_rows,
         metrics.invalid_rows,
@@ -194,6 +267,13 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
                 report.total_rows
             )));
         }
+    }
+    let judged_rows = metrics.rows - metrics.invalid_rows;
+    if judged_rows > 0 && metrics.agent_errors == judged_rows {
+        return Err(CliError::incomplete(anyhow!(
+            "the agent failed on every row, so the run did not finish; see agent/error_message in {}",
+            report.out.join(run::output::RESULTS).display()
+        )));
     }
     if metrics.judgments > 0 && metrics.failed_judgments == metrics.judgments {
         return Err(CliError::incomplete(anyhow!(

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use openai::{ApiKey, Endpoint, OpenAiClient};
+pub(crate) use openai::{backoff, error_chain, read_capped, retry_after};
 pub use response_cache::ResponseCache;
 
 pub use crate::bindings::{Message, Role};

@@ -87,6 +87,20 @@ impl Endpoint {
 #[derive(Clone)]
 pub struct ApiKey(String);
 
+impl ApiKey {
+    /// The key in the environment variable `var`, if it is set and not empty.
+    pub fn from_env(var: &str) -> Option<ApiKey> {
+        std::env::var(var)
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(ApiKey)
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(***)")
@@ -138,11 +152,7 @@ impl OpenAiClient {
             .map(|(alias, config)| {
                 let key = match &config.api_key_env {
                     None => Ok(None),
-                    Some(var) => std::env::var(var)
-                        .ok()
-                        .filter(|k| !k.is_empty())
-                        .map(|k| Some(ApiKey(k)))
-                        .ok_or_else(|| var.clone()),
+                    Some(var) => ApiKey::from_env(var).map(Some).ok_or_else(|| var.clone()),
                 };
                 let state = EndpointState {
                     url: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),
@@ -444,6 +454,17 @@ enum Failure {
     },
 }
 
+/// The error and its causes: reqwest's own message rarely says why.
+pub(crate) fn error_chain(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
+}
+
 fn transport_failure(url: &str, error: &reqwest::Error) -> Failure {
     if error.is_timeout() {
         return Failure::Retryable {
@@ -452,12 +473,7 @@ fn transport_failure(url: &str, error: &reqwest::Error) -> Failure {
         };
     }
     // Refused and reset connections, and bodies cut short, are worth a retry.
-    let mut message = format!("cannot reach {url}: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
+    let message = format!("cannot reach {url}: {}", error_chain(error));
     Failure::Retryable {
         error: LlmCallError::Upstream(message),
         retry_after: None,
@@ -586,7 +602,9 @@ fn parse_answer(body: &[u8]) -> Result<ChatAnswer, String> {
     })
 }
 
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         let room = MAX_BODY_BYTES.saturating_sub(body.len());
@@ -598,14 +616,14 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest
     Ok(body)
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     let secs: f64 = value.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs).min(MAX_BACKOFF))
 }
 
 /// Exponential backoff from 0.5 s with jitter, or what the server asked for.
-fn backoff(retry: u32, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn backoff(retry: u32, retry_after: Option<Duration>) -> Duration {
     if let Some(wait) = retry_after {
         return wait;
     }

@@ -74,6 +74,12 @@ pub struct Metrics {
     exact_match: Tally,
     token_count: Mean,
     overall: Tally,
+    agent_latency: Mean,
+    agent_total_tokens: Mean,
+    agent_input_tokens: Mean,
+    agent_output_tokens: Mean,
+    /// Rows on which the agent failed (nothing was judged on them).
+    pub agent_errors: u64,
     pub rows: u64,
     pub invalid_rows: u64,
     pub judgments: u64,
@@ -160,6 +166,25 @@ impl Metrics {
         }
         if let Some(tokens) = row.get("response/token_count").and_then(Value::as_f64) {
             self.token_count.add(tokens);
+        }
+        if row.contains_key("agent/error_message") {
+            self.agent_errors += 1;
+        }
+        for (key, mean) in [
+            ("agent/latency_seconds", &mut self.agent_latency),
+            ("agent/total_token_count", &mut self.agent_total_tokens),
+            (
+                "agent/total_input_token_count",
+                &mut self.agent_input_tokens,
+            ),
+            (
+                "agent/total_output_token_count",
+                &mut self.agent_output_tokens,
+            ),
+        ] {
+            if let Some(value) = row.get(key).and_then(Value::as_f64) {
+                mean.add(value);
+            }
         }
         if let Some(recall) = row
             .get("retrieval/ground_truth/document_recall")
@@ -265,6 +290,33 @@ impl Metrics {
                 m.average(),
                 m.count,
                 0,
+            ));
+        }
+        let agent_errors = self.agent_errors;
+        for (metric, mean) in [
+            ("agent/latency_seconds/average", &self.agent_latency),
+            ("agent/total_token_count/average", &self.agent_total_tokens),
+            ("agent/input_token_count/average", &self.agent_input_tokens),
+            (
+                "agent/output_token_count/average",
+                &self.agent_output_tokens,
+            ),
+        ] {
+            if mean.count > 0 {
+                lines.push(line(
+                    metric.into(),
+                    mean.average(),
+                    mean.count,
+                    agent_errors,
+                ));
+            }
+        }
+        if agent_errors > 0 || self.agent_latency.count > 0 {
+            lines.push(line(
+                "agent/error_count".into(),
+                json!(agent_errors),
+                self.agent_latency.count + agent_errors,
+                agent_errors,
             ));
         }
         if self.judgments > 0 {

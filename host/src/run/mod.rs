@@ -27,6 +27,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::agent::Agent;
 use crate::dataset::{self, DatasetError, Record};
 use crate::host::Host;
 use crate::registry::{Registry, source_of};
@@ -57,6 +58,10 @@ pub struct EvalOptions {
     pub metadata: Map<String, Value>,
     /// Updated as rows finish, for a progress display.
     pub progress: Arc<Progress>,
+    /// Called for rows without a response.
+    pub agent: Option<Arc<Agent>>,
+    /// Call the agent for rows that have a response, too.
+    pub regenerate: bool,
 }
 
 /// Counters a progress display reads while the run goes on.
@@ -248,6 +253,7 @@ pub async fn run(
         metadata.insert("dataset_sha256".into(), json!(validation.sha256));
         metadata.insert("rows".into(), json!(total_rows));
         metadata.insert("judges".into(), judges);
+        metadata.insert("agent".into(), agent_metadata(options));
         (dir, metadata)
     };
     let resumed_rows = finished_ids.len() as u64;
@@ -275,25 +281,50 @@ pub async fn run(
                 }
                 Ok(record) => record,
             };
-            let outcome = match record.row() {
+            let index = record.index;
+            let mut row = match record.row() {
                 Err(error) => {
-                    RowOutcome::Invalid(DatasetError::field(data, &record, error).to_string())
+                    return RowResult {
+                        index,
+                        outcome: RowOutcome::Invalid(
+                            DatasetError::field(data, &record, error).to_string(),
+                        ),
+                        fields: record.fields,
+                    };
                 }
-                Ok(row) => RowOutcome::Judged(
-                    row::evaluate(
-                        host,
-                        registry,
-                        &options.selection,
-                        row,
-                        &options.global_guidelines,
-                    )
-                    .await,
-                ),
+                Ok(row) => row,
             };
+            let mut fields = record.fields;
+            let mut agent_measures = row::read_trace(&mut row, &mut fields);
+            let agent = options.agent.as_deref();
+            if let Some(agent) = agent.filter(|_| row.response.is_none() || options.regenerate) {
+                match row::ask_agent(agent, &mut row, &mut fields).await {
+                    Ok(measures) => agent_measures = measures,
+                    Err(message) => {
+                        return RowResult {
+                            index,
+                            fields,
+                            outcome: RowOutcome::AgentFailed {
+                                request_id: row.request_id,
+                                message,
+                            },
+                        };
+                    }
+                }
+            }
+            let mut judged = row::evaluate(
+                host,
+                registry,
+                &options.selection,
+                row,
+                &options.global_guidelines,
+            )
+            .await;
+            judged.agent = agent_measures;
             RowResult {
-                index: record.index,
-                fields: record.fields,
-                outcome,
+                index,
+                fields,
+                outcome: RowOutcome::Judged(judged),
             }
         })
         .buffered(options.rows_in_flight.max(1));
@@ -312,7 +343,10 @@ pub async fn run(
                 None => break,
             },
         };
-        if let Some(why) = llm.halted() {
+        if let Some(why) = llm
+            .halted()
+            .or_else(|| options.agent.as_ref().and_then(|a| a.halted()))
+        {
             status = Status::EndpointDown(why);
             break;
         }
@@ -321,7 +355,8 @@ pub async fn run(
         progress
             .failed_judgments
             .fetch_add(failed, Ordering::Relaxed);
-        if failed > 0 && llm.failing() {
+        let agent_failing = options.agent.as_ref().is_some_and(|a| a.failing());
+        if (failed > 0 && llm.failing()) || (result.agent_failed() && agent_failing) {
             held.push(line);
             continue;
         }
@@ -332,6 +367,9 @@ pub async fn run(
         }
     }
     drop(results);
+    if let Some(agent) = &options.agent {
+        agent.shutdown().await;
+    }
     if status == Status::Finished {
         // The failures were isolated after all.
         for row in held.drain(..) {
@@ -407,6 +445,11 @@ fn check_resumable(
             previous["dataset"].as_str().unwrap_or("unknown")
         )));
     }
+    if previous.get("agent").unwrap_or(&Value::Null) != &agent_metadata(options) {
+        return Err(mismatch(
+            "its agent differs from this command's (compare run.json's \"agent\")".to_owned(),
+        ));
+    }
     if &previous["judges"] != judges {
         return Err(mismatch(
             "its judges or their settings differ from this command's (compare run.json's \"judges\")".to_owned(),
@@ -428,6 +471,18 @@ fn check_resumable(
         )));
     }
     Ok(())
+}
+
+/// The agent a run calls, and when.
+fn agent_metadata(options: &EvalOptions) -> Value {
+    match &options.agent {
+        None => Value::Null,
+        Some(agent) => {
+            let mut described = agent.spec().describe();
+            described["regenerate"] = json!(options.regenerate);
+            described
+        }
+    }
 }
 
 /// The judges a run may use, with versions and sources.

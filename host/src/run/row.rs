@@ -2,13 +2,15 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::bindings::{AssessmentType, Row};
+use crate::agent::{Agent, AgentRequest};
+use crate::bindings::{AssessmentType, Chunk, Row};
 use crate::deterministic;
 use crate::host::Host;
 use crate::judge::{Evaluation, Judgment, describe_missing, input_name};
 use crate::overall::{self, Overall, Verdict};
 use crate::registry::Registry;
 use crate::selection::{Check, Selection, root_cause_rank};
+use crate::trace::TokenUsage;
 
 /// What happened to one input row.
 pub struct RowResult {
@@ -22,7 +24,33 @@ pub struct RowResult {
 pub enum RowOutcome {
     /// The row could not be read (kept with `--skip-invalid`).
     Invalid(String),
+    /// The agent was asked for the response and failed; nothing was judged.
+    AgentFailed {
+        request_id: String,
+        message: String,
+    },
     Judged(Judged),
+}
+
+/// The agent's cost and latency on one row, from the call that produced
+/// the response or from the row's trace.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AgentMeasures {
+    pub latency_seconds: Option<f64>,
+    pub usage: Option<TokenUsage>,
+}
+
+impl AgentMeasures {
+    fn put(&self, out: &mut Map<String, Value>) {
+        if let Some(latency) = self.latency_seconds {
+            out.insert("agent/latency_seconds".into(), json!(latency));
+        }
+        if let Some(usage) = self.usage {
+            out.insert("agent/total_token_count".into(), json!(usage.total));
+            out.insert("agent/total_input_token_count".into(), json!(usage.input));
+            out.insert("agent/total_output_token_count".into(), json!(usage.output));
+        }
+    }
 }
 
 pub struct Judged {
@@ -34,6 +62,7 @@ pub struct Judged {
     /// Checks chosen for the row that could not run on it, and why.
     pub skipped: Vec<(String, String)>,
     pub overall: Overall,
+    pub agent: AgentMeasures,
 }
 
 /// One judgment: a judge (or one guideline group of it) on the row.
@@ -158,14 +187,94 @@ pub async fn evaluate(
         token_count,
         skipped,
         overall,
+        agent: AgentMeasures::default(),
     }
 }
 
+/// What the row's MLflow trace (JSON text, checked when the row was read)
+/// says about the agent's cost and latency. A row without retrieved
+/// context gets its retrievers' chunks, as the reference reads traces.
+pub fn read_trace(row: &mut Row, fields: &mut Map<String, Value>) -> AgentMeasures {
+    let summary = row
+        .trace
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .and_then(|value| crate::trace::summarize(&value).ok())
+        .unwrap_or_default();
+    if row.retrieved_context.is_empty()
+        && let Some(chunks) = summary.retrieved_context
+    {
+        set_retrieved_context(row, fields, chunks);
+    }
+    AgentMeasures {
+        latency_seconds: summary.latency_seconds,
+        usage: summary.usage,
+    }
+}
+
+fn set_retrieved_context(row: &mut Row, fields: &mut Map<String, Value>, chunks: Vec<Chunk>) {
+    let listed: Vec<Value> = chunks
+        .iter()
+        .map(|c| {
+            let mut chunk = Map::new();
+            chunk.insert("content".into(), json!(c.content));
+            if let Some(uri) = &c.doc_uri {
+                chunk.insert("doc_uri".into(), json!(uri));
+            }
+            Value::Object(chunk)
+        })
+        .collect();
+    fields.insert("retrieved_context".into(), Value::Array(listed));
+    row.retrieved_context = chunks;
+}
+
+/// Asks the agent for the row's response, and puts the answer (response,
+/// retrieved context, trace) into the row and into the input fields that
+/// are written with the results.
+pub async fn ask_agent(
+    agent: &Agent,
+    row: &mut Row,
+    fields: &mut Map<String, Value>,
+) -> Result<AgentMeasures, String> {
+    let request = AgentRequest {
+        request_id: row.request_id.clone(),
+        request: fields
+            .get("request")
+            .or_else(|| fields.get("inputs"))
+            .cloned()
+            .unwrap_or_else(|| json!(row.request)),
+        messages: row.conversation.clone(),
+    };
+    let reply = agent.call(&request).await?;
+    let answer = reply.answer;
+    // The results show what was judged: the agent's answer, not the old one.
+    for alias in ["predictions", "outputs"] {
+        fields.remove(alias);
+    }
+    fields.insert("response".into(), json!(answer.response));
+    row.response = Some(answer.response);
+    if let Some(chunks) = answer.retrieved_context {
+        set_retrieved_context(row, fields, chunks);
+    }
+    if let Some(trace) = answer.trace {
+        row.trace = Some(trace.to_string());
+    }
+    Ok(AgentMeasures {
+        latency_seconds: Some(reply.latency_seconds),
+        usage: answer.usage,
+    })
+}
+
 impl RowResult {
+    /// Whether the agent failed on this row.
+    pub fn agent_failed(&self) -> bool {
+        matches!(self.outcome, RowOutcome::AgentFailed { .. })
+    }
+
     /// Judgments that failed as a whole.
     pub fn failed_judgments(&self) -> u64 {
         match &self.outcome {
-            RowOutcome::Invalid(_) => 0,
+            RowOutcome::Invalid(_) | RowOutcome::AgentFailed { .. } => 0,
             RowOutcome::Judged(judged) => judged
                 .judgments
                 .iter()
@@ -191,11 +300,22 @@ impl RowResult {
                 out.insert("error_message".into(), json!(message));
                 return out;
             }
+            RowOutcome::AgentFailed {
+                request_id,
+                message,
+            } => {
+                if !out.contains_key("request_id") {
+                    out.insert("request_id".into(), json!(request_id));
+                }
+                out.insert("agent/error_message".into(), json!(message));
+                return out;
+            }
             RowOutcome::Judged(judged) => judged,
         };
         if !out.contains_key("request_id") {
             out.insert("request_id".into(), json!(judged.request_id));
         }
+        judged.agent.put(&mut out);
         for result in &judged.judgments {
             let prefix = result.prefix();
             let mut put = |key: &str, value: Value| {

@@ -1,0 +1,377 @@
+//! MLflow traces (the `trace` field of a row, or of an agent's answer):
+//! the agent's token usage, its latency, and the chunks its retrievers
+//! returned.
+//!
+//! Both of MLflow's JSON layouts are read: MLflow 3's (`span_id`,
+//! `parent_span_id`, `start_time_unix_nano`, `info.execution_duration_ms`)
+//! and MLflow 2's (`context.span_id`, `parent_id`, `start_time`,
+//! `info.execution_time_ms`). Span attributes hold JSON text
+//! (`"mlflow.spanType": "\"LLM\""`); plain values are accepted too.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::row::Chunk;
+
+/// Token counts of an agent's LLM calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub input: u64,
+    pub output: u64,
+    pub total: u64,
+}
+
+impl TokenUsage {
+    /// `{input_tokens, output_tokens, total_tokens}` (MLflow, Anthropic) or
+    /// `{prompt_tokens, completion_tokens, total_tokens}` (OpenAI). A
+    /// missing total is the sum of the others.
+    pub fn from_json(value: &Value) -> Option<TokenUsage> {
+        let object = value.as_object()?;
+        let count = |keys: &[&str]| keys.iter().find_map(|k| object.get(*k)?.as_u64());
+        let input = count(&["input_tokens", "prompt_tokens"]);
+        let output = count(&["output_tokens", "completion_tokens"]);
+        let total = count(&["total_tokens"]);
+        if input.is_none() && output.is_none() && total.is_none() {
+            return None;
+        }
+        let (input, output) = (input.unwrap_or(0), output.unwrap_or(0));
+        Some(TokenUsage {
+            input,
+            output,
+            total: total.unwrap_or(input + output),
+        })
+    }
+
+    fn add(&mut self, other: TokenUsage) {
+        self.input += other.input;
+        self.output += other.output;
+        self.total += other.total;
+    }
+}
+
+/// What a trace says about the run of the agent it records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceSummary {
+    /// Summed over the LLM calls; `None` when no span reports usage.
+    pub usage: Option<TokenUsage>,
+    /// The root span's duration.
+    pub latency_seconds: Option<f64>,
+    /// Chunks of the top-level retriever spans, in the order they ran;
+    /// `None` when the trace has no retriever span.
+    pub retrieved_context: Option<Vec<Chunk>>,
+}
+
+/// A trace that cannot be read, with a path to the offending field
+/// (`data.spans[2].attributes`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct TraceError {
+    pub path: String,
+    pub message: String,
+}
+
+impl TraceError {
+    /// The field's path under `root`: `trace.data.spans[2]`.
+    pub fn field(&self, root: &str) -> String {
+        if self.path.is_empty() {
+            root.to_owned()
+        } else {
+            format!("{root}.{}", self.path)
+        }
+    }
+}
+
+fn error(path: impl Into<String>, message: impl Into<String>) -> TraceError {
+    TraceError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+struct Span<'a> {
+    id: String,
+    parent: Option<String>,
+    kind: Option<String>,
+    start_ns: Option<u64>,
+    end_ns: Option<u64>,
+    attributes: Option<&'a Map<String, Value>>,
+}
+
+/// Reads an MLflow trace as JSON.
+pub fn summarize(trace: &Value) -> Result<TraceSummary, TraceError> {
+    let Some(root) = trace.as_object() else {
+        return Err(error("", "expected an MLflow trace object"));
+    };
+    let spans = match root.get("data").and_then(|d| d.get("spans")) {
+        Some(Value::Array(spans)) => spans,
+        Some(_) => return Err(error("data.spans", "expected a list of spans")),
+        None => return Err(error("data.spans", "is missing (not an MLflow trace?)")),
+    };
+    let spans = spans
+        .iter()
+        .enumerate()
+        .map(|(i, span)| read_span(span, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let parents: HashMap<&str, Option<&str>> = spans
+        .iter()
+        .map(|s| (s.id.as_str(), s.parent.as_deref()))
+        .collect();
+    let kinds: HashMap<&str, Option<&str>> = spans
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind.as_deref()))
+        .collect();
+    let ancestors = |span| ancestors(span, &parents, spans.len());
+
+    let usages: HashMap<&str, TokenUsage> = spans
+        .iter()
+        .filter_map(|s| span_usage(s).map(|u| (s.id.as_str(), u)))
+        .collect();
+    // As MLflow aggregates: a span whose ancestor already reports usage is
+    // part of that call, not another one.
+    let mut usage: Option<TokenUsage> = None;
+    for span in &spans {
+        if let Some(own) = usages.get(span.id.as_str())
+            && !ancestors(span).iter().any(|id| usages.contains_key(id))
+        {
+            usage.get_or_insert_default().add(*own);
+        }
+    }
+    if usage.is_none() {
+        usage = trace_level_usage(root);
+    }
+
+    let latency_seconds = spans
+        .iter()
+        .find(|s| s.parent.as_deref().is_none_or(|p| !parents.contains_key(p)))
+        .and_then(|root| Some(root.end_ns?.checked_sub(root.start_ns?)? as f64 / 1e9))
+        .or_else(|| trace_level_duration(root));
+
+    let mut retrievers: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.kind.as_deref() == Some("RETRIEVER"))
+        .filter(|s| {
+            !ancestors(s)
+                .iter()
+                .any(|id| kinds.get(id).copied().flatten() == Some("RETRIEVER"))
+        })
+        .collect();
+    retrievers.sort_by_key(|s| s.start_ns.unwrap_or(0));
+    let retrieved_context = (!retrievers.is_empty()).then(|| {
+        retrievers
+            .iter()
+            .flat_map(|s| documents(s.attributes.and_then(|a| a.get("mlflow.spanOutputs"))))
+            .collect()
+    });
+    Ok(TraceSummary {
+        usage,
+        latency_seconds,
+        retrieved_context,
+    })
+}
+
+/// The ids above `span`, nearest first.
+fn ancestors<'s>(
+    span: &'s Span,
+    parents: &HashMap<&'s str, Option<&'s str>>,
+    limit: usize,
+) -> Vec<&'s str> {
+    let mut chain = Vec::new();
+    let mut next = span.parent.as_deref();
+    // A malformed trace may have a cycle; a chain longer than the trace
+    // cannot be real.
+    while let Some(id) = next {
+        if chain.len() > limit {
+            break;
+        }
+        chain.push(id);
+        next = parents.get(id).copied().flatten();
+    }
+    chain
+}
+
+fn read_span(value: &Value, index: usize) -> Result<Span<'_>, TraceError> {
+    let at = |field: &str| format!("data.spans[{index}]{field}");
+    let Some(span) = value.as_object() else {
+        return Err(error(at(""), "expected a span object"));
+    };
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let id = text(span.get("span_id"))
+        .or_else(|| text(span.get("context").and_then(|c| c.get("span_id"))))
+        .ok_or_else(|| error(at(".span_id"), "is missing"))?;
+    let parent = text(span.get("parent_span_id")).or_else(|| text(span.get("parent_id")));
+    let time = |names: [&str; 2]| -> Result<Option<u64>, TraceError> {
+        for name in names {
+            match span.get(name) {
+                None | Some(Value::Null) => continue,
+                Some(Value::Number(n)) => {
+                    return n.as_u64().map(Some).ok_or_else(|| {
+                        error(at(&format!(".{name}")), "expected nanoseconds since 1970")
+                    });
+                }
+                // Protobuf's JSON writes 64-bit integers as strings.
+                Some(Value::String(s)) => {
+                    return s.parse().map(Some).map_err(|_| {
+                        error(at(&format!(".{name}")), "expected nanoseconds since 1970")
+                    });
+                }
+                Some(_) => {
+                    return Err(error(
+                        at(&format!(".{name}")),
+                        "expected nanoseconds since 1970",
+                    ));
+                }
+            }
+        }
+        Ok(None)
+    };
+    let start_ns = time(["start_time_unix_nano", "start_time"])?;
+    let end_ns = time(["end_time_unix_nano", "end_time"])?;
+    let attributes = match span.get("attributes") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(attributes)) => Some(attributes),
+        Some(_) => return Err(error(at(".attributes"), "expected an object")),
+    };
+    let kind = attributes
+        .and_then(|a| a.get("mlflow.spanType"))
+        .map(decoded)
+        .and_then(|v| v.as_str().map(str::to_ascii_uppercase));
+    Ok(Span {
+        id,
+        parent,
+        kind,
+        start_ns,
+        end_ns,
+        attributes,
+    })
+}
+
+/// An attribute's value: MLflow stores JSON text.
+fn decoded(value: &Value) -> Value {
+    match value {
+        Value::String(text) => serde_json::from_str(text).unwrap_or_else(|_| value.clone()),
+        other => other.clone(),
+    }
+}
+
+/// The span's own token usage: MLflow's `mlflow.chat.tokenUsage`, or for an
+/// LLM span, the `usage` of the chat completion it returned.
+fn span_usage(span: &Span) -> Option<TokenUsage> {
+    let attributes = span.attributes?;
+    if let Some(usage) = attributes.get("mlflow.chat.tokenUsage") {
+        return TokenUsage::from_json(&decoded(usage));
+    }
+    if matches!(span.kind.as_deref(), Some("LLM" | "CHAT_MODEL")) {
+        let outputs = decoded(attributes.get("mlflow.spanOutputs")?);
+        return TokenUsage::from_json(outputs.get("usage")?);
+    }
+    None
+}
+
+/// MLflow 3 also records the sum in the trace's metadata.
+fn trace_level_usage(root: &Map<String, Value>) -> Option<TokenUsage> {
+    let info = root.get("info")?;
+    ["trace_metadata", "request_metadata"]
+        .iter()
+        .find_map(|key| info.get(*key)?.get("mlflow.trace.tokenUsage"))
+        .and_then(|usage| TokenUsage::from_json(&decoded(usage)))
+}
+
+fn trace_level_duration(root: &Map<String, Value>) -> Option<f64> {
+    let info = root.get("info")?;
+    if let Some(ms) = ["execution_duration_ms", "execution_time_ms"]
+        .iter()
+        .find_map(|key| number(info.get(*key)?))
+    {
+        return Some(ms / 1e3);
+    }
+    // Protobuf's JSON form of a duration: "1.250s".
+    info.get("execution_duration")?
+        .as_str()?
+        .strip_suffix('s')?
+        .parse()
+        .ok()
+}
+
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A retriever's documents: LangChain-style `{page_content, metadata:
+/// {doc_uri}}`, or `{content, doc_uri}`, or `{text, ...}`.
+fn documents(outputs: Option<&Value>) -> Vec<Chunk> {
+    let Some(outputs) = outputs.map(decoded) else {
+        return Vec::new();
+    };
+    let Value::Array(items) = outputs else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let content = ["page_content", "content", "text"]
+                .iter()
+                .find_map(|k| item.get(*k)?.as_str())?;
+            let doc_uri = item
+                .get("metadata")
+                .and_then(|m| m.get("doc_uri"))
+                .or_else(|| item.get("doc_uri"))
+                .and_then(Value::as_str);
+            Some(Chunk {
+                content: Some(content.to_owned()),
+                doc_uri: doc_uri.map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nested_usage_is_counted_once() {
+        let trace = json!({"info": {}, "data": {"spans": [
+            {"span_id": "a", "parent_span_id": null, "start_time_unix_nano": 1_000_000_000u64,
+             "end_time_unix_nano": 3_500_000_000u64, "attributes": {"mlflow.spanType": "\"AGENT\""}},
+            {"span_id": "b", "parent_span_id": "a", "attributes": {
+                "mlflow.spanType": "\"CHAT_MODEL\"",
+                "mlflow.chat.tokenUsage": "{\"input_tokens\": 10, \"output_tokens\": 5, \"total_tokens\": 15}"}},
+            {"span_id": "c", "parent_span_id": "b", "attributes": {
+                "mlflow.spanType": "\"LLM\"",
+                "mlflow.chat.tokenUsage": {"input_tokens": 10, "output_tokens": 5}}},
+        ]}});
+        let summary = summarize(&trace).unwrap();
+        assert_eq!(
+            summary.usage,
+            Some(TokenUsage {
+                input: 10,
+                output: 5,
+                total: 15
+            })
+        );
+        assert_eq!(summary.latency_seconds, Some(2.5));
+        assert_eq!(summary.retrieved_context, None);
+    }
+
+    #[test]
+    fn not_a_trace_names_the_field() {
+        let err = summarize(&json!({"info": {}})).unwrap_err();
+        assert_eq!(err.path, "data.spans");
+        let err = summarize(&json!({"data": {"spans": [{"span_id": "a", "start_time": "soon"}]}}))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data.spans[0].start_time: expected nanoseconds since 1970"
+        );
+    }
+}
