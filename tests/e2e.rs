@@ -9,5 +9,8 @@ mod cli;
 mod compat;
 mod eval;
 mod faults;
+mod history;
 mod languages;
+mod mlflow;
+mod report;
 mod sandbox;

@@ -36,8 +36,11 @@ pub async fn gavel(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -
         .current_dir(dir)
         .args(args)
         .env("GAVEL_CACHE_DIR", cache_dir())
+        // Each test's runs in its own history.
+        .env("GAVEL_HISTORY", dir.join(".gavel-history.sqlite"))
         .env_remove("OPENAI_API_KEY")
-        .env_remove("GAVEL_LOG");
+        .env_remove("GAVEL_LOG")
+        .env_remove("MLFLOW_TRACKING_URI");
     for (key, value) in env {
         command.env(key, value);
     }

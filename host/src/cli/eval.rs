@@ -15,7 +15,7 @@ use gavel::selection::{Check, Selection};
 use serde_json::{Value, json};
 
 use super::progress::ProgressLine;
-use super::{CliError, ConfigArgs, EndpointArgs, Setup};
+use super::{CliError, ConfigArgs, EndpointArgs, HistoryArgs, Setup};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -54,6 +54,40 @@ pub struct EvalArgs {
     /// response/overall_assessment/rating/percentage=0.8
     #[arg(long, value_name = "METRIC=VALUE")]
     fail_under: Vec<Gate>,
+
+    /// A name for the run, in run.json, the run history and report.html
+    #[arg(long, value_name = "NAME")]
+    run_name: Option<String>,
+
+    /// Also write the results as JUnit XML: one test case per row (failing
+    /// with the root cause and rationales), one per --fail-under gate
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+
+    /// Log the run to MLflow (a run with params, metrics and the run
+    /// directory's files as artifacts), through its REST API
+    #[arg(long)]
+    mlflow: bool,
+
+    /// MLflow's tracking server [default: $MLFLOW_TRACKING_URI]
+    #[arg(long, value_name = "URI", requires = "mlflow")]
+    mlflow_tracking_uri: Option<String>,
+
+    /// The MLflow experiment, created if missing
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "gavel",
+        requires = "mlflow"
+    )]
+    mlflow_experiment: String,
+
+    /// Do not record the run in the run history
+    #[arg(long, conflicts_with = "path")]
+    no_history: bool,
+
+    #[command(flatten)]
+    history: HistoryArgs,
 
     /// Rows judged at once [default: twice the endpoints' max_concurrency,
     /// at least 16]
@@ -125,6 +159,9 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         (Some(out), true) => previous_run_id(out).map_err(CliError::bad_input)?,
         _ => gavel::new_run_id(),
     };
+    // Checked before anything runs: a run that cannot be logged as asked
+    // should not cost its LLM calls first.
+    let mlflow = args.mlflow.then(|| mlflow_target(&args)).transpose()?;
     let setup = Setup::load(&args.config, &args.endpoint, &run_id).await?;
     let names = if args.judges.is_empty() {
         setup.config.eval.judges.clone().unwrap_or_default()
@@ -168,7 +205,18 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("gavel-runs").join(&run_id));
     let mut metadata = serde_json::Map::new();
+    if let Some(name) = &args.run_name {
+        metadata.insert("name".into(), json!(name));
+    }
     metadata.insert("gavel_version".into(), json!(env!("CARGO_PKG_VERSION")));
+    let config_sha256 = match &setup.config.path {
+        Some(path) => Some(
+            run::file_sha256(path)
+                .map_err(|e| CliError::bad_input(anyhow!("{}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    metadata.insert("config_sha256".into(), json!(config_sha256));
     metadata.insert(
         "config".into(),
         json!(setup.config.path.as_ref().map(|p| p.display().to_string())),
@@ -224,6 +272,15 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         Err(error) => return Err(CliError::bad_input(error)),
     };
 
+    if !args.no_history {
+        // The run is on disk either way; a history that cannot be written is
+        // worth a warning, not a failed run.
+        match args.history.open().map(|h| h.record(&report.out)) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("not recorded in the run history: {e}"),
+            Err(e) => tracing::warn!("not recorded in the run history: {:#}", e.error),
+        }
+    }
     let metrics = &report.metrics;
     print_summary(&metrics.summary());
     let earlier = if report.resumed_rows > 0 {
@@ -285,6 +342,31 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     for result in &gates {
         println!("{result}");
     }
+    if let Some(target) = &mlflow {
+        let name = args.run_name.as_deref().unwrap_or(&options.run_id);
+        let logged = gavel::mlflow::log_run(target, &report.out, name)
+            .await
+            .map_err(|e| {
+                CliError::incomplete(anyhow!(
+                    "the run is complete in {}, but logging it to MLflow failed: {e}",
+                    report.out.display()
+                ))
+            })?;
+        println!("MLflow: {}", logged.url);
+    }
+    if let Some(path) = &args.junit {
+        let suite = format!("gavel.{}", dataset_stem(&options.data));
+        let counts = gavel::junit::write(&report.out, &suite, &gates, path)
+            .map_err(|e| CliError::incomplete(anyhow!("cannot write {}: {e}", path.display())))?;
+        println!(
+            "JUnit: {} ({} tests, {} failures, {} errors, {} skipped)",
+            path.display(),
+            counts.tests,
+            counts.failures,
+            counts.errors,
+            counts.skipped
+        );
+    }
     Ok(if gates.iter().all(|g| g.passed) {
         ExitCode::SUCCESS
     } else {
@@ -331,6 +413,35 @@ fn print_summary(lines: &[SummaryLine]) {
             w3 = widths[3]
         );
     }
+}
+
+/// Where `--mlflow` logs to.
+fn mlflow_target(args: &EvalArgs) -> Result<gavel::mlflow::MlflowTarget, CliError> {
+    let uri = args
+        .mlflow_tracking_uri
+        .clone()
+        .or_else(|| std::env::var("MLFLOW_TRACKING_URI").ok())
+        .filter(|uri| !uri.is_empty())
+        .ok_or_else(|| {
+            CliError::bad_input(anyhow!(
+                "--mlflow needs a tracking server: give --mlflow-tracking-uri URI or set MLFLOW_TRACKING_URI"
+            ))
+        })?;
+    if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+        return Err(CliError::bad_input(anyhow!(
+            "--mlflow logs through MLflow's REST API, so the tracking URI must be http(s)://..., not {uri:?} (start `mlflow server` and point gavel at it)"
+        )));
+    }
+    Ok(gavel::mlflow::MlflowTarget {
+        tracking_uri: uri,
+        experiment: args.mlflow_experiment.clone(),
+    })
+}
+
+/// `qa` for `examples/qa.csv`: the JUnit suite's name.
+fn dataset_stem(data: &Path) -> String {
+    data.file_stem()
+        .map_or_else(|| "eval".to_owned(), |s| s.to_string_lossy().into_owned())
 }
 
 /// The id of the run in `out`, to resume it under the same id.

@@ -1,10 +1,12 @@
 //! Command-line interface: argument parsing, set-up shared by subcommands,
 //! exit codes.
 
+mod compare;
 mod eval;
 mod judge;
 mod judges;
 mod progress;
+mod runs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +50,13 @@ enum Command {
     /// Run one judge on one case, as an SDK user calls a judge directly.
     /// Exit status: 0 rated yes, 1 rated no, 2 bad input, 3 the judge failed.
     Judge(Box<judge::JudgeArgs>),
+    /// List the runs in the run history, newest first.
+    Runs(runs::RunsArgs),
+    /// Compare two runs of the same evaluation set: metric deltas and the
+    /// requests whose ratings changed (regressions first), also written to
+    /// compare.html. Exit status: 0, or 1 with --fail-on-regression when a
+    /// request regressed; 2 a run cannot be found or read.
+    Compare(compare::CompareArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +89,30 @@ pub struct EndpointArgs {
     /// response cache ($GAVEL_CACHE_DIR/responses), and cache nothing
     #[arg(long)]
     pub no_cache: bool,
+}
+
+/// `--history`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HistoryArgs {
+    /// The run history database [default: $GAVEL_HISTORY, else
+    /// ~/.local/share/gavel/history.sqlite]
+    #[arg(long = "history", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
+impl HistoryArgs {
+    pub fn open(&self) -> Result<gavel::history::History, CliError> {
+        let path = self
+            .path
+            .clone()
+            .or_else(gavel::history::default_path)
+            .ok_or_else(|| {
+                CliError::bad_input(anyhow::anyhow!(
+                    "no data directory to keep the run history in; give --history FILE"
+                ))
+            })?;
+        gavel::history::History::open(&path).map_err(CliError::bad_input)
+    }
 }
 
 /// An error and the exit status it means (SPEC §4).
@@ -126,6 +159,8 @@ pub fn main() -> ExitCode {
             } => judges::list(args).await,
             Command::Judge(args) => judge::run(*args).await,
             Command::Eval(args) => eval::run(*args).await,
+            Command::Runs(args) => runs::run(args),
+            Command::Compare(args) => compare::run(args),
         }
     });
     match result {

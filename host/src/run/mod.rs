@@ -192,7 +192,8 @@ fn request_id(record: &Record) -> String {
     }
 }
 
-fn file_sha256(path: &Path) -> std::io::Result<String> {
+/// The SHA-256 of a file, in hex: the fingerprint of data and configuration.
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
@@ -405,6 +406,7 @@ pub async fn run(
     metadata.insert("finished_rows".into(), json!(metrics.rows));
     metadata.insert("invalid_rows".into(), json!(metrics.invalid_rows));
     dir.write_json(output::RUN, &Value::Object(metadata))?;
+    dir.write_report()?;
     Ok(RunReport {
         out: dir.path().to_owned(),
         status,

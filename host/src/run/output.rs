@@ -1,6 +1,6 @@
 //! The run directory: `eval_results.jsonl` (appended row by row, so
 //! finished rows survive an interruption), `metrics.json`, `run.json`, and
-//! `eval_results.csv` on request.
+//! `eval_results.csv` on request, and `report.html`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -151,6 +151,17 @@ impl RunDir {
         tmp.write_all(text.as_bytes()).map_err(io_error(&path))?;
         tmp.persist(&path).map_err(|e| io_error(&path)(e.error))?;
         Ok(())
+    }
+
+    /// `report.html`, from what is on disk (so also the rows of earlier
+    /// sessions).
+    pub fn write_report(&mut self) -> Result<(), OutputError> {
+        self.results
+            .flush()
+            .map_err(io_error(&self.path.join(RESULTS)))?;
+        crate::report::write(&self.path)
+            .map(drop)
+            .map_err(io_error(&self.path.join(crate::report::REPORT)))
     }
 
     /// `eval_results.csv` from `eval_results.jsonl`: the columns of every

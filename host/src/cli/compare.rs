@@ -1,0 +1,126 @@
+//! `gavel compare RUN_A RUN_B`: metric deltas and changed requests.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use gavel::compare::{self, ChangeKind, RunResults};
+
+use super::{CliError, HistoryArgs};
+
+#[derive(clap::Args)]
+pub struct CompareArgs {
+    /// The baseline: a run id or name from the history, or a run directory
+    run_a: String,
+
+    /// The run to compare with it
+    run_b: String,
+
+    /// Where to write the comparison page
+    #[arg(long, value_name = "FILE", default_value = "compare.html")]
+    html: PathBuf,
+
+    /// Exit with status 1 when a request regressed (a judge that said yes
+    /// now says no or fails)
+    #[arg(long)]
+    fail_on_regression: bool,
+
+    #[command(flatten)]
+    history: HistoryArgs,
+}
+
+pub fn run(args: CompareArgs) -> Result<ExitCode, CliError> {
+    let a = load(&args.run_a, &args.history)?;
+    let b = load(&args.run_b, &args.history)?;
+    let comparison = compare::compare(&a, &b);
+    println!("A: {}  {}", a.label(), a.dir.display());
+    println!("B: {}  {}", b.label(), b.dir.display());
+    println!();
+    print_metrics(&comparison.metrics);
+    let (regressions, improvements, other) = (
+        comparison.count(ChangeKind::Regression),
+        comparison.count(ChangeKind::Improvement),
+        comparison.count(ChangeKind::Other),
+    );
+    println!(
+        "\n{} requests matched by request_id ({} only in A, {} only in B): {regressions} regressions, {improvements} improvements, {other} other changes",
+        comparison.matched,
+        comparison.only_a.len(),
+        comparison.only_b.len()
+    );
+    for change in &comparison.changes {
+        let flips: Vec<String> = change
+            .flips
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} -> {}",
+                    f.judge,
+                    f.a.as_deref().unwrap_or("-"),
+                    f.b.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        let request: String = change.request.chars().take(60).collect();
+        println!(
+            "  {:<11}  {}  {}  [{request}]",
+            change.kind.as_str(),
+            change.request_id,
+            flips.join(", ")
+        );
+    }
+    if let Some(parent) = args.html.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(&args.html, compare::to_html(&a, &b, &comparison))
+        .map_err(|e| CliError::incomplete(anyhow!("cannot write {}: {e}", args.html.display())))?;
+    println!("\nWritten: {}", args.html.display());
+    Ok(if args.fail_on_regression && regressions > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A run directory as given, else a run of the history by id or name.
+fn load(run: &str, history: &HistoryArgs) -> Result<RunResults, CliError> {
+    let path = Path::new(run);
+    let dir = if path.join(gavel::run::output::RUN).is_file() {
+        path.to_owned()
+    } else {
+        let entry = history.open()?.find(run).map_err(CliError::bad_input)?;
+        match entry {
+            Some(entry) => entry.dir,
+            None => {
+                return Err(CliError::bad_input(anyhow!(
+                    "no run '{run}': it is neither a run directory nor a run id or name in the history (see `gavel runs`)"
+                )));
+            }
+        }
+    };
+    RunResults::load(&dir).map_err(CliError::bad_input)
+}
+
+fn print_metrics(metrics: &[gavel::compare::MetricDelta]) {
+    let width = metrics
+        .iter()
+        .map(|m| m.metric.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let number = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    println!(
+        "{:<width$}  {:>9}  {:>9}  {:>8}",
+        "metric", "A", "B", "delta"
+    );
+    for m in metrics {
+        let delta = m.delta().map_or("-".to_owned(), |d| format!("{d:+.3}"));
+        println!(
+            "{:<width$}  {:>9}  {:>9}  {:>8}",
+            m.metric,
+            number(m.a),
+            number(m.b),
+            delta
+        );
+    }
+}
