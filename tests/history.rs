@@ -207,7 +207,7 @@ async fn runs_are_recorded_listed_and_compared_with_regressions_first() {
     );
     let html = std::fs::read_to_string(d.join("compare.html")).unwrap();
     assert_eq!(html.matches("data-testid=\"change\"").count(), 3);
-    assert!(html.contains("correctness: yes → no"));
+    assert!(html.contains("correctness yes -&gt; no"));
 
     // By run directory too; and a run that does not exist.
     let out = gavel(d, &["compare", "a", "b", "--html", "out/c.html"], &[]).await;

@@ -123,6 +123,19 @@ pub struct Flip {
     pub b: Option<String>,
 }
 
+impl std::fmt::Display for Flip {
+    /// `correctness yes -> no`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} -> {}",
+            self.judge,
+            self.a.as_deref().unwrap_or("-"),
+            self.b.as_deref().unwrap_or("-")
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowChange {
     pub request_id: String,
@@ -375,14 +388,7 @@ pub fn to_html(a: &RunResults, b: &RunResults, comparison: &Comparison) -> Strin
             let flips: Vec<String> = change
                 .flips
                 .iter()
-                .map(|f| {
-                    format!(
-                        "{}: {} → {}",
-                        escape(&f.judge),
-                        escape(f.a.as_deref().unwrap_or("-")),
-                        escape(f.b.as_deref().unwrap_or("-"))
-                    )
-                })
+                .map(|f| escape(&f.to_string()))
                 .collect();
             page.push_str(&format!(
                 "<tr class=\"{kind}\" data-testid=\"change\"><td>{kind}</td><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
@@ -490,6 +496,6 @@ mod tests {
         assert_eq!(c.metrics[0].delta(), Some(0.25));
         assert_eq!(c.metrics[1].a, None);
         let html = to_html(&a, &b, &c);
-        assert!(html.contains("safety: yes → error"));
+        assert!(html.contains("safety yes -&gt; error"));
     }
 }

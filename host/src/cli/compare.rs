@@ -49,18 +49,7 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, CliError> {
         comparison.only_b.len()
     );
     for change in &comparison.changes {
-        let flips: Vec<String> = change
-            .flips
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {} -> {}",
-                    f.judge,
-                    f.a.as_deref().unwrap_or("-"),
-                    f.b.as_deref().unwrap_or("-")
-                )
-            })
-            .collect();
+        let flips: Vec<String> = change.flips.iter().map(ToString::to_string).collect();
         let request: String = change.request.chars().take(60).collect();
         println!(
             "  {:<11}  {}  {}  [{request}]",
