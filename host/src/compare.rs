@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::markup::escape;
 
-use crate::run::output::{METRICS, RESULTS, RUN};
+use crate::run::output::{METRICS, RESULTS, RUN, read_object};
+use crate::run::row::request_id_of;
 
 const OVERALL: &str = "response/overall_assessment/rating";
 
@@ -23,49 +24,44 @@ pub struct RunResults {
     pub rows: Vec<Map<String, Value>>,
 }
 
+/// A run that cannot be read; the message names the file.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {message}", .path.display())]
+#[error("{message}")]
 pub struct CompareError {
-    pub path: PathBuf,
     pub message: String,
 }
 
 impl RunResults {
     /// Reads the run directory `dir`.
     pub fn load(dir: &Path) -> Result<RunResults, CompareError> {
-        let error = |path: &Path, message: String| CompareError {
-            path: path.to_owned(),
-            message,
-        };
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read_to_string(&path)
-                .map_err(|e| error(&path, format!("cannot read it: {e}")))
-                .map(|text| (path, text))
-        };
-        let (path, text) = read(RUN)?;
-        let run: Value = serde_json::from_str(&text).map_err(|e| error(&path, e.to_string()))?;
-        let (path, text) = read(METRICS)?;
-        let metrics = match serde_json::from_str(&text) {
-            Ok(Value::Object(metrics)) => metrics,
-            Ok(_) => return Err(error(&path, "is not a JSON object".to_owned())),
-            Err(e) => return Err(error(&path, e.to_string())),
-        };
-        let (path, text) = read(RESULTS)?;
+        let error = |message: String| CompareError { message };
+        let run = read_object(dir, RUN).map_err(error)?;
+        let metrics = read_object(dir, METRICS).map_err(error)?;
+        let path = dir.join(RESULTS);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
         let rows = text
             .lines()
             .enumerate()
             .filter(|(_, line)| !line.trim().is_empty())
             .map(|(i, line)| match serde_json::from_str(line) {
                 Ok(Value::Object(row)) => Ok(row),
-                Ok(_) => Err(error(&path, format!("line {}: not an object", i + 1))),
-                Err(e) => Err(error(&path, format!("line {}: {e}", i + 1))),
+                Ok(_) => Err(error(format!(
+                    "{}, line {}: not an object",
+                    path.display(),
+                    i + 1
+                ))),
+                Err(e) => Err(error(format!("{}, line {}: {e}", path.display(), i + 1))),
             })
             .collect::<Result<_, _>>()?;
         Ok(RunResults {
             dir: dir.to_owned(),
-            run_id: run["run_id"].as_str().unwrap_or_default().to_owned(),
-            name: run["name"].as_str().map(str::to_owned),
+            run_id: run
+                .get("run_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            name: run.get("name").and_then(Value::as_str).map(str::to_owned),
             metrics,
             rows,
         })
@@ -177,13 +173,13 @@ pub fn compare(a: &RunResults, b: &RunResults) -> Comparison {
         .collect();
 
     let a_rows: HashMap<String, &Map<String, Value>> =
-        a.rows.iter().map(|r| (request_id(r), r)).collect();
-    let b_ids: std::collections::HashSet<String> = b.rows.iter().map(request_id).collect();
+        a.rows.iter().map(|r| (request_id_of(r), r)).collect();
+    let b_ids: std::collections::HashSet<String> = b.rows.iter().map(request_id_of).collect();
     let mut changes = Vec::new();
     let mut only_b = Vec::new();
     let mut matched = 0;
     for row_b in &b.rows {
-        let id = request_id(row_b);
+        let id = request_id_of(row_b);
         let Some(row_a) = a_rows.get(&id) else {
             only_b.push(id);
             continue;
@@ -197,7 +193,7 @@ pub fn compare(a: &RunResults, b: &RunResults) -> Comparison {
     let only_a = a
         .rows
         .iter()
-        .map(request_id)
+        .map(request_id_of)
         .filter(|id| !b_ids.contains(id))
         .collect();
     Comparison {
@@ -206,14 +202,6 @@ pub fn compare(a: &RunResults, b: &RunResults) -> Comparison {
         matched,
         only_a,
         only_b,
-    }
-}
-
-fn request_id(row: &Map<String, Value>) -> String {
-    match row.get("request_id") {
-        Some(Value::String(id)) => id.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
     }
 }
 

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
+use crate::run::output::{METRICS, RUN, read_object};
+
 /// `GAVEL_HISTORY`, else `<data dir>/gavel/history.sqlite`
 /// (`~/.local/share/gavel/history.sqlite` on Linux).
 pub fn default_path() -> Option<PathBuf> {
@@ -100,22 +102,14 @@ impl History {
 
     /// Records the run in `dir` from its `run.json` and `metrics.json`.
     pub fn record(&self, dir: &Path) -> Result<RunEntry, HistoryError> {
-        let read = |name: &str| -> Result<Value, HistoryError> {
-            let path = dir.join(name);
-            let text = std::fs::read_to_string(&path).map_err(|e| HistoryError {
+        let read = |name: &str| {
+            read_object(dir, name).map_err(|message| HistoryError {
                 path: self.path.clone(),
-                message: format!("cannot read {}: {e}", path.display()),
-            })?;
-            serde_json::from_str(&text).map_err(|e| HistoryError {
-                path: self.path.clone(),
-                message: format!("{}: {e}", path.display()),
+                message,
             })
         };
-        let run = read(crate::run::output::RUN)?;
-        let metrics = match read(crate::run::output::METRICS)? {
-            Value::Object(metrics) => metrics,
-            _ => Map::new(),
-        };
+        let run = read(RUN)?;
+        let metrics = read(METRICS)?;
         let text = |key: &str| run.get(key).and_then(Value::as_str).map(str::to_owned);
         let judges: Value = run
             .get("judges")

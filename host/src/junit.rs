@@ -12,6 +12,7 @@ use crate::markup::escape;
 
 use crate::run::gate::GateResult;
 use crate::run::output::RESULTS;
+use crate::run::row::request_id_of;
 
 /// What the file reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,11 +45,7 @@ pub fn write(
         let Ok(Value::Object(row)) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
-        let id = match row.get("request_id") {
-            Some(Value::String(id)) => id.clone(),
-            Some(other) => other.to_string(),
-            None => String::new(),
-        };
+        let id = request_id_of(&row);
         let time = row
             .get("agent/latency_seconds")
             .and_then(Value::as_f64)

@@ -44,6 +44,9 @@ use indexmap::IndexMap;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Map, Value, json};
 
+use crate::llm::error_chain;
+use crate::run::output::read_object;
+
 /// Params per `runs/log-batch` request (MLflow's limit).
 pub const MAX_PARAMS_PER_BATCH: usize = 100;
 /// Metrics per `runs/log-batch` request (MLflow's limit).
@@ -330,18 +333,8 @@ impl RunDirContents {
             dir: dir.to_owned(),
             message,
         };
-        let object = |name: &str| -> Result<Map<String, Value>, MlflowError> {
-            let path = dir.join(name);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
-            match serde_json::from_str(&text) {
-                Ok(Value::Object(object)) => Ok(object),
-                Ok(_) => Err(fail(format!("{} is not a JSON object", path.display()))),
-                Err(e) => Err(fail(format!("{}: {e}", path.display()))),
-            }
-        };
-        let run = object("run.json")?;
-        let metrics = object("metrics.json")?;
+        let run = read_object(dir, crate::run::output::RUN).map_err(fail)?;
+        let metrics = read_object(dir, crate::run::output::METRICS).map_err(fail)?;
         let mut files = Vec::new();
         let entries = std::fs::read_dir(dir).map_err(|e| fail(e.to_string()))?;
         for entry in entries {
@@ -985,22 +978,6 @@ fn snippet(body: &[u8]) -> String {
     } else {
         short
     }
-}
-
-/// An error and its causes: reqwest's own message hides why a connection
-/// failed.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -454,15 +454,20 @@ enum Failure {
     },
 }
 
-/// The error and its causes: reqwest's own message rarely says why.
-pub(crate) fn error_chain(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
+/// An error and its causes: reqwest's own message hides why a connection
+/// failed. A cause whose text is already there is not repeated.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
     while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
-    message
+    text
 }
 
 fn transport_failure(url: &str, error: &reqwest::Error) -> Failure {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::run::output::{METRICS, RESULTS, RUN};
+use crate::run::output::{METRICS, RESULTS, RUN, read_object};
 
 /// The file in every run directory.
 pub const REPORT: &str = "report.html";
@@ -31,12 +31,8 @@ pub fn write(dir: &Path) -> std::io::Result<PathBuf> {
     let (head, tail) = TEMPLATE
         .split_once(PLACEHOLDER)
         .expect("the report template has its placeholder");
-    let read_json = |name: &str| -> Value {
-        std::fs::read_to_string(dir.join(name))
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or(Value::Null)
-    };
+    // A page without them still shows the rows.
+    let read_json = |name: &str| read_object(dir, name).map_or(Value::Null, Value::Object);
     let path = dir.join(REPORT);
     // Written beside and renamed: a report is never seen half-written.
     let partial = dir.join(format!("{REPORT}.partial"));

@@ -237,7 +237,7 @@ pub async fn run(
     let (mut dir, mut metadata) = if options.resume {
         let (dir, previous) = RunDir::resume(&options.out, |row| {
             metrics.add(row);
-            finished_ids.push(row.get("request_id").map(id_text).unwrap_or_default());
+            finished_ids.push(row::request_id_of(row));
         })?;
         check_resumable(options, &previous, &validation, &judges, &finished_ids)?;
         let Value::Object(mut metadata) = previous else {
@@ -415,13 +415,6 @@ pub async fn run(
         resumed_rows,
         elapsed_seconds,
     })
-}
-
-fn id_text(value: &Value) -> String {
-    match value {
-        Value::String(id) => id.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// A run continues only over the same data, with the same judges, and

@@ -14,6 +14,19 @@ pub const METRICS: &str = "metrics.json";
 pub const RUN: &str = "run.json";
 pub const CSV: &str = "eval_results.csv";
 
+/// A JSON object file of a run directory (`run.json`, `metrics.json`);
+/// the error names the file.
+pub fn read_object(dir: &Path, name: &str) -> Result<Map<String, Value>, String> {
+    let path = dir.join(name);
+    let text =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(format!("{} is not a JSON object", path.display())),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
 pub struct RunDir {
     path: PathBuf,
     results: BufWriter<File>,

@@ -422,6 +422,15 @@ impl RowResult {
     }
 }
 
+/// A result line's `request_id` as text (ids may be numbers).
+pub fn request_id_of(row: &Map<String, Value>) -> String {
+    match row.get("request_id") {
+        Some(Value::String(id)) => id.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
 /// Output names: an input field with one of them (a results file evaluated
 /// again) would be mistaken for this run's results, so it is not copied.
 pub fn is_reserved(field: &str) -> bool {
