@@ -360,15 +360,16 @@ async fn endpoints_that_refuse_structured_output_get_plain_prompts() {
             Rating::Yes
         );
     }
-    let with_format: Vec<bool> = llm
-        .requests()
-        .iter()
-        .map(|r| r.body.get("response_format").is_some())
-        .collect();
+    let formats: Vec<Option<String>> = llm.requests().iter().map(|r| r.format()).collect();
     assert_eq!(
-        with_format,
-        [true, false, false],
-        "asks once, then remembers"
+        formats,
+        [
+            Some("json_schema".to_owned()),
+            Some("json_object".to_owned()),
+            None,
+            None
+        ],
+        "tries each mode once, then remembers"
     );
 }
 

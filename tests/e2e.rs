@@ -7,6 +7,7 @@ mod agent;
 mod builtins;
 mod cli;
 mod compat;
+mod endpoints;
 mod eval;
 mod faults;
 mod history;

@@ -118,13 +118,12 @@ async fn slow_answers_time_out_and_are_retried() {
 
     llm.script(move |_| slow.clone());
     let failure = judge_once(&host).await.outcome.unwrap_err();
-    assert_eq!(
-        failure.kind,
-        FailureKind::Guest(JudgeError::Llm(LlmError::Timeout))
-    );
+    // The report names the endpoint and the limit that ended the judgment.
+    let why = "endpoint 'judge' gave no answer within 0.3 s (its `timeout_secs`), 2 attempts";
+    assert_eq!(failure.kind, FailureKind::LlmTimeout(why.to_owned()));
     assert_eq!(
         failure.to_string(),
-        "judge safety@0.1.0 failed: an LLM call timed out"
+        format!("judge safety@0.1.0 failed: an LLM call timed out: {why}")
     );
 }
 

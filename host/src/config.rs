@@ -106,6 +106,11 @@ impl Config {
             std::fs::read_to_string(path).map_err(|e| error(format!("cannot read it: {e}")))?;
         let mut config: Config =
             toml::from_str(&text).map_err(|e| error(e.to_string().trim_end().to_owned()))?;
+        for (alias, endpoint) in &config.endpoints {
+            endpoint
+                .check()
+                .map_err(|message| error(format!("[endpoints.{alias}]: {message}")))?;
+        }
         config.dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

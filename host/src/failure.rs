@@ -20,8 +20,12 @@ pub struct JudgeFailure {
 pub enum FailureKind {
     /// Ran guest code for longer than its CPU budget.
     CpuTimeout(Duration),
-    /// Took longer than its wall-clock limit, LLM calls included.
+    /// Took longer than its wall-clock limit (waiting for the LLM not
+    /// counted).
     WallTimeout(Duration),
+    /// An LLM call got no answer within its endpoint's `timeout_secs`, after
+    /// its retries; says which endpoint and limit.
+    LlmTimeout(String),
     /// Asked for more memory than its limit.
     OutOfMemory { limit_mib: u64 },
     /// Crashed: a panic, `unreachable`, a bad memory access. `stderr` holds
@@ -47,9 +51,10 @@ impl fmt::Display for FailureKind {
             ),
             FailureKind::WallTimeout(limit) => write!(
                 f,
-                "timed out: took longer than {} (limit `wall_secs`)",
+                "timed out: took longer than {} (limit `wall_secs`; waiting for the LLM does not count)",
                 secs(*limit)
             ),
+            FailureKind::LlmTimeout(why) => write!(f, "failed: an LLM call timed out: {why}"),
             FailureKind::OutOfMemory { limit_mib } => write!(
                 f,
                 "ran out of memory: needed more than {limit_mib} MiB (limit `memory_mib`)"

@@ -1,15 +1,18 @@
 //! An OpenAI-compatible chat completions server on 127.0.0.1 whose answers
 //! are scripted per test (usually per `X-Gavel-Judge`), recording every
-//! request it gets.
+//! request it gets. Besides OpenAI's route it serves Azure OpenAI's
+//! (`/openai/deployments/NAME/chat/completions?api-version=...`) and
+//! Databricks model serving's (`/serving-endpoints/NAME/invocations`), and
+//! can answer one request at a time, queueing the rest, as llama.cpp does.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -22,6 +25,10 @@ pub struct Recorded {
     pub judge: Option<String>,
     pub run: Option<String>,
     pub authorization: Option<String>,
+    /// The path the request was posted to, and its query.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
     pub body: Value,
 }
 
@@ -47,6 +54,21 @@ impl Recorded {
                 )
             })
             .collect()
+    }
+
+    /// `response_format.type`, if any.
+    pub fn format(&self) -> Option<String> {
+        self.body["response_format"]["type"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 
     /// The last message: the row being judged.
@@ -83,6 +105,9 @@ struct Shared {
     script: Arc<Mutex<Script>>,
     in_flight: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
+    /// Answer one request at a time; the others wait their turn.
+    one_at_a_time: Arc<AtomicBool>,
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub struct TestLlm {
@@ -101,9 +126,16 @@ impl TestLlm {
             }))),
             in_flight: Arc::default(),
             peak: Arc::default(),
+            one_at_a_time: Arc::default(),
+            turn: Arc::default(),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(complete))
+            .route(
+                "/openai/deployments/{deployment}/chat/completions",
+                post(complete),
+            )
+            .route("/serving-endpoints/{name}/invocations", post(complete))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -138,6 +170,17 @@ impl TestLlm {
         self.shared.peak.store(0, Ordering::SeqCst);
     }
 
+    /// Answers one request at a time, as a single-slot llama.cpp server
+    /// does; the others queue (and are not counted in flight).
+    pub fn one_at_a_time(&self) {
+        self.shared.one_at_a_time.store(true, Ordering::SeqCst);
+    }
+
+    /// The server's root, for other routes than OpenAI's.
+    pub fn root_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// The most requests that were being answered at once.
     pub fn peak_in_flight(&self) -> usize {
         self.shared.peak.load(Ordering::SeqCst)
@@ -159,7 +202,17 @@ impl Drop for InFlight {
     }
 }
 
-async fn complete(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn complete(
+    State(shared): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let _turn = if shared.one_at_a_time.load(Ordering::SeqCst) {
+        Some(shared.turn.clone().lock_owned().await)
+    } else {
+        None
+    };
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.peak.fetch_max(now, Ordering::SeqCst);
     let _in_flight = InFlight(shared.in_flight.clone());
@@ -174,6 +227,9 @@ async fn complete(State(shared): State<Shared>, headers: HeaderMap, body: Bytes)
         judge: header("x-gavel-judge"),
         run: header("x-gavel-run"),
         authorization: header("authorization"),
+        path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
+        headers: headers.clone(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
     shared.requests.lock().unwrap().push(recorded.clone());

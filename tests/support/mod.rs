@@ -87,15 +87,10 @@ pub fn cache_dir() -> PathBuf {
 /// An endpoint on the test server, without retries unless asked.
 pub fn endpoint(llm: &TestLlm) -> Endpoint {
     Endpoint {
-        base_url: llm.base_url(),
-        model: "test-judge-model".to_owned(),
-        api_key_env: None,
         max_concurrency: 16,
-        requests_per_minute: 0,
         timeout_secs: 30.0,
         max_retries: 0,
-        temperature: 0.0,
-        failures_before_stop: 5,
+        ..Endpoint::new(llm.base_url(), "test-judge-model")
     }
 }
 

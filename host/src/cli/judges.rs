@@ -21,8 +21,7 @@ pub struct ListArgs {
 
 pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
     let no_overrides = EndpointArgs {
-        judge_base_url: None,
-        judge_model: None,
+        judge: Default::default(),
         no_cache: true,
     };
     let setup = Setup::load(&args.config, &no_overrides, &gavel::new_run_id()).await?;

@@ -2,6 +2,7 @@
 //! exit codes.
 
 mod compare;
+mod endpoints;
 mod eval;
 mod judge;
 mod judges;
@@ -52,11 +53,25 @@ enum Command {
     Judge(Box<judge::JudgeArgs>),
     /// List the runs in the run history, newest first.
     Runs(runs::RunsArgs),
+    /// Check the judge LLM endpoints before a long run.
+    Endpoints {
+        #[command(subcommand)]
+        command: EndpointsCommand,
+    },
     /// Compare two runs of the same evaluation set: metric deltas and the
     /// requests whose ratings changed (regressions first), also written to
     /// compare.html. Exit status: 0, or 1 with --fail-on-regression when a
     /// request regressed; 2 a run cannot be found or read.
     Compare(compare::CompareArgs),
+}
+
+#[derive(Subcommand)]
+enum EndpointsCommand {
+    /// Send one small request per endpoint in each structured output mode
+    /// and report latency, the modes it accepts, the model that answered
+    /// and whether it reports token usage. Exit status: 0 every endpoint
+    /// answered, 2 bad configuration, 3 an endpoint did not answer.
+    Check(endpoints::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -73,9 +88,20 @@ pub struct ConfigArgs {
     pub config: Option<PathBuf>,
 }
 
+impl ConfigArgs {
+    /// `--config FILE`, else `./gavel.toml` when it exists.
+    pub fn load(&self) -> Result<Config, CliError> {
+        match &self.config {
+            Some(path) => Config::load(path),
+            None => Config::load_default(),
+        }
+        .map_err(CliError::bad_input)
+    }
+}
+
 /// Overrides of the `judge` endpoint.
-#[derive(clap::Args, Debug, Clone)]
-pub struct EndpointArgs {
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct JudgeEndpointArgs {
     /// Base URL of the OpenAI-compatible API for the `judge` endpoint
     /// (e.g. http://127.0.0.1:8080/v1)
     #[arg(long, value_name = "URL")]
@@ -84,6 +110,22 @@ pub struct EndpointArgs {
     /// Model of the `judge` endpoint
     #[arg(long, value_name = "MODEL")]
     pub judge_model: Option<String>,
+}
+
+impl JudgeEndpointArgs {
+    pub fn overrides(&self) -> EndpointOverrides {
+        EndpointOverrides {
+            base_url: self.judge_base_url.clone(),
+            model: self.judge_model.clone(),
+        }
+    }
+}
+
+/// The `judge` endpoint's overrides and the response cache.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EndpointArgs {
+    #[command(flatten)]
+    pub judge: JudgeEndpointArgs,
 
     /// Ask the LLM even when the answer to an identical call is in the
     /// response cache ($GAVEL_CACHE_DIR/responses), and cache nothing
@@ -161,6 +203,9 @@ pub fn main() -> ExitCode {
             Command::Eval(args) => eval::run(*args).await,
             Command::Runs(args) => runs::run(args),
             Command::Compare(args) => compare::run(args),
+            Command::Endpoints {
+                command: EndpointsCommand::Check(args),
+            } => endpoints::check(args).await,
         }
     });
     match result {
@@ -187,6 +232,28 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+}
+
+/// Refuses endpoints that cannot work, naming the flag that made them so.
+pub fn check_endpoints(
+    endpoints: &indexmap::IndexMap<String, gavel::llm::Endpoint>,
+    overrides: &EndpointOverrides,
+) -> Result<(), CliError> {
+    for (alias, endpoint) in endpoints {
+        if let Err(message) = endpoint.check() {
+            let from_flags = alias == gavel::DEFAULT_ENDPOINT
+                && (overrides.base_url.is_some() || overrides.model.is_some());
+            let origin = if from_flags {
+                " (with --judge-base-url/--judge-model)"
+            } else {
+                ""
+            };
+            return Err(CliError::bad_input(anyhow::anyhow!(
+                "endpoint '{alias}'{origin}: {message}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The configuration, a host whose LLM client knows its endpoints, and the
@@ -228,17 +295,11 @@ impl Setup {
         endpoints: &EndpointArgs,
         run_id: &str,
     ) -> Result<Setup, CliError> {
-        let config = match &config.config {
-            Some(path) => Config::load(path),
-            None => Config::load_default(),
-        }
-        .map_err(CliError::bad_input)?;
-        let overrides = EndpointOverrides {
-            base_url: endpoints.judge_base_url.clone(),
-            model: endpoints.judge_model.clone(),
-        };
+        let config = config.load()?;
+        let overrides = endpoints.judge.overrides();
         let no_cache = endpoints.no_cache;
         let endpoints = config.resolved_endpoints(&overrides);
+        check_endpoints(&endpoints, &overrides)?;
         let aliases: Vec<String> = endpoints.keys().cloned().collect();
         let concurrency: usize = endpoints.values().map(|e| e.max_concurrency.max(1)).sum();
         let mut client = OpenAiClient::new(endpoints, run_id)

@@ -3,13 +3,16 @@
 //! OpenAI-compatible endpoints is [`OpenAiClient`]; embedders and benchmarks
 //! can supply their own.
 
+mod endpoint;
 mod openai;
 mod response_cache;
+mod slots;
 
 use std::future::Future;
 use std::pin::Pin;
 
-pub use openai::{ApiKey, Endpoint, OpenAiClient};
+pub use endpoint::{Endpoint, EndpointKind, OPENAI_BASE_URL, StructuredOutput};
+pub use openai::{ApiKey, OpenAiClient, Probe, ProbeFailure};
 pub(crate) use openai::{backoff, error_chain, read_capped, retry_after};
 pub use response_cache::ResponseCache;
 
@@ -48,8 +51,9 @@ pub struct ChatAnswer {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LlmCallError {
-    #[error("timed out")]
-    Timeout,
+    /// No answer in time; says which endpoint and limit.
+    #[error("timed out: {0}")]
+    Timeout(String),
     #[error("{0}")]
     Upstream(String),
 }
@@ -91,6 +95,12 @@ pub trait LlmClient: Send + Sync {
     /// then fail at once. A run stops when this is set.
     fn halted(&self) -> Option<String> {
         None
+    }
+
+    /// The structured output mode each endpoint answered in, by alias, for
+    /// endpoints that were asked for JSON: what `auto` settled on.
+    fn structured_output(&self) -> Vec<(String, StructuredOutput)> {
+        Vec::new()
     }
 }
 

@@ -4,14 +4,16 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::endpoint::{Endpoint, StructuredOutput};
+use super::slots::Slots;
 use super::{
     ChatAnswer, ChatRequest, LlmCallError, LlmClient, LlmFuture, LlmStats, ResponseCache, role_name,
 };
@@ -20,68 +22,6 @@ use super::{
 const MAX_BODY_BYTES: usize = 8 << 20;
 /// Longest wait between retries, whatever `Retry-After` says.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-/// An `[endpoints.NAME]` table of `gavel.toml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Endpoint {
-    /// Base of the API, e.g. `https://api.openai.com/v1`; requests go to
-    /// `{base_url}/chat/completions`.
-    pub base_url: String,
-    pub model: String,
-    /// Environment variable holding the API key; no key is sent without it.
-    #[serde(default)]
-    pub api_key_env: Option<String>,
-    #[serde(default = "defaults::max_concurrency")]
-    pub max_concurrency: usize,
-    /// 0 means unlimited.
-    #[serde(default)]
-    pub requests_per_minute: u32,
-    #[serde(default = "defaults::timeout_secs")]
-    pub timeout_secs: f64,
-    #[serde(default = "defaults::max_retries")]
-    pub max_retries: u32,
-    #[serde(default)]
-    pub temperature: f32,
-    /// Calls in a row that fail after their retries (refused connections,
-    /// timeouts, 429 and 5xx, rejected keys) before the endpoint is taken to
-    /// be down and the run stops.
-    #[serde(default = "defaults::failures_before_stop")]
-    pub failures_before_stop: u32,
-}
-
-mod defaults {
-    pub fn failures_before_stop() -> u32 {
-        5
-    }
-    pub fn max_concurrency() -> usize {
-        16
-    }
-    pub fn timeout_secs() -> f64 {
-        60.0
-    }
-    pub fn max_retries() -> u32 {
-        5
-    }
-}
-
-impl Endpoint {
-    /// OpenAI's API with `gpt-4o-mini`, the key in `OPENAI_API_KEY`: the
-    /// `judge` endpoint when none is configured.
-    pub fn openai_default() -> Self {
-        Endpoint {
-            base_url: "https://api.openai.com/v1".to_owned(),
-            model: "gpt-4o-mini".to_owned(),
-            api_key_env: Some("OPENAI_API_KEY".to_owned()),
-            max_concurrency: defaults::max_concurrency(),
-            requests_per_minute: 0,
-            timeout_secs: defaults::timeout_secs(),
-            max_retries: defaults::max_retries(),
-            temperature: 0.0,
-            failures_before_stop: defaults::failures_before_stop(),
-        }
-    }
-}
 
 /// An API key. Never printed: `Debug` shows asterisks.
 #[derive(Clone)]
@@ -125,14 +65,67 @@ struct EndpointState {
     url: String,
     /// `Err(variable)` when the key's variable is not set.
     key: Result<Option<ApiKey>, String>,
-    in_flight: Semaphore,
+    /// Requests in flight: `max_concurrency`, fewer while timing out.
+    slots: Slots,
     pacer: Option<Pacer>,
-    /// Cleared the first time the endpoint refuses `response_format`.
-    structured_output: AtomicBool,
+    /// The structured output mode asked for now ([`StructuredOutput`] as a
+    /// number): it only moves down the fallback order, as the endpoint
+    /// refuses modes.
+    structured_output: AtomicU8,
+    /// Whether the endpoint has answered a request in that mode.
+    structured_output_settled: AtomicBool,
     /// Calls in a row that failed after their retries.
     failures_in_a_row: AtomicU32,
     /// Set once `failures_in_a_row` reaches the endpoint's limit.
     halted: OnceLock<String>,
+}
+
+impl EndpointState {
+    fn mode(&self) -> StructuredOutput {
+        mode_from_u8(self.structured_output.load(Ordering::Relaxed))
+    }
+
+    /// Whether gavel may move to another mode when this one is refused.
+    fn may_fall_back(&self) -> bool {
+        self.config.structured_output == StructuredOutput::Auto
+    }
+}
+
+fn mode_to_u8(mode: StructuredOutput) -> u8 {
+    match mode {
+        StructuredOutput::Auto | StructuredOutput::JsonSchema => 0,
+        StructuredOutput::JsonObject => 1,
+        StructuredOutput::Off => 2,
+    }
+}
+
+fn mode_from_u8(mode: u8) -> StructuredOutput {
+    match mode {
+        0 => StructuredOutput::JsonSchema,
+        1 => StructuredOutput::JsonObject,
+        _ => StructuredOutput::Off,
+    }
+}
+
+/// What one request to an endpoint showed, for `gavel endpoints check`.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// From sending to the whole answer.
+    pub latency: Duration,
+    /// The `model` the answer names.
+    pub model: Option<String>,
+    /// Token counts, when the endpoint reports them.
+    pub usage: Option<(u32, u32)>,
+    pub content: String,
+}
+
+/// Why a probe got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeFailure {
+    /// The endpoint refused the structured output mode.
+    Refused(String),
+    /// It failed otherwise (unreachable, rejected key, error status).
+    Failed(String),
 }
 
 impl OpenAiClient {
@@ -155,12 +148,13 @@ impl OpenAiClient {
                     Some(var) => ApiKey::from_env(var).map(Some).ok_or_else(|| var.clone()),
                 };
                 let state = EndpointState {
-                    url: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),
+                    url: config.url(),
                     key,
-                    in_flight: Semaphore::new(config.max_concurrency.max(1)),
+                    slots: Slots::new(config.max_concurrency),
                     pacer: (config.requests_per_minute > 0)
                         .then(|| Pacer::new(config.requests_per_minute)),
-                    structured_output: AtomicBool::new(true),
+                    structured_output: AtomicU8::new(mode_to_u8(config.structured_output)),
+                    structured_output_settled: AtomicBool::new(false),
                     failures_in_a_row: AtomicU32::new(0),
                     halted: OnceLock::new(),
                     alias: alias.clone(),
@@ -208,6 +202,42 @@ impl OpenAiClient {
             .collect();
         missing.sort();
         missing
+    }
+
+    /// Sends one request in `mode`, without retries, cache or bookkeeping:
+    /// what `gavel endpoints check` learns an endpoint from.
+    pub async fn probe(
+        &self,
+        alias: &str,
+        request: &ChatRequest,
+        mode: StructuredOutput,
+    ) -> Result<Probe, ProbeFailure> {
+        let endpoint = self.endpoints.get(alias).ok_or_else(|| {
+            ProbeFailure::Failed(format!("no endpoint named '{alias}' is configured"))
+        })?;
+        let key = endpoint.key.as_ref().map_err(|var| {
+            ProbeFailure::Failed(format!(
+                "environment variable {var} is not set (endpoint '{alias}' reads its API key from it)"
+            ))
+        })?;
+        let started = Instant::now();
+        let prepared = self
+            .prepare(endpoint, key.as_ref(), request, mode)
+            .map_err(|e| ProbeFailure::Failed(error_chain(&e)))?;
+        let reply = self.exchange(endpoint, prepared, mode).await;
+        let latency = started.elapsed();
+        match reply {
+            Ok(answer) => Ok(Probe {
+                latency,
+                model: answer.model,
+                usage: answer.usage.map(|u| (u.prompt_tokens, u.completion_tokens)),
+                content: answer.content,
+            }),
+            Err(Failure::StructuredOutputRefused(why)) => Err(ProbeFailure::Refused(why)),
+            Err(Failure::Retryable { error, .. } | Failure::Fatal { error, .. }) => {
+                Err(ProbeFailure::Failed(error.to_string()))
+            }
+        }
     }
 
     async fn call(&self, alias: &str, request: &ChatRequest) -> Result<ChatAnswer, LlmCallError> {
@@ -280,28 +310,61 @@ impl OpenAiClient {
             if let Some(pacer) = &endpoint.pacer {
                 pacer.wait().await;
             }
-            let structured =
-                request.json_schema.is_some() && endpoint.structured_output.load(Ordering::Relaxed);
+            let mode = if request.json_schema.is_some() {
+                endpoint.mode()
+            } else {
+                StructuredOutput::Off
+            };
             // Everything but the exchange itself happens before taking a
             // slot: the endpoint's slots are the scarce resource.
-            let prepared = self.prepare(endpoint, key, request, structured);
+            let prepared = self.prepare(endpoint, key, request, mode);
             let attempt = match prepared {
-                Err(error) => Err(transport_failure(&endpoint.url, &error)),
+                Err(error) => Err(transport_failure(endpoint, &error)),
                 Ok(prepared) => {
-                    let _slot = endpoint
-                        .in_flight
-                        .acquire()
-                        .await
-                        .expect("the semaphore is never closed");
-                    self.exchange(endpoint, prepared, structured).await
+                    let _slot = endpoint.slots.acquire().await;
+                    self.exchange(endpoint, prepared, mode).await
                 }
             };
+            match &attempt {
+                Ok(_) => {
+                    if let Some(limit) = endpoint.slots.answered() {
+                        tracing::debug!(endpoint = alias, limit, "more requests at once again");
+                    }
+                }
+                Err(Failure::Retryable {
+                    error: LlmCallError::Timeout(_),
+                    ..
+                }) => {
+                    if let Some(limit) = endpoint.slots.timed_out() {
+                        tracing::warn!(
+                            endpoint = alias,
+                            "a request timed out after {} s; sending at most {limit} at once until answers come in time (`max_concurrency` = {}, `timeout_secs` = {})",
+                            endpoint.config.timeout_secs,
+                            endpoint.config.max_concurrency,
+                            endpoint.config.timeout_secs,
+                        );
+                    }
+                }
+                Err(_) => {}
+            }
             match attempt {
                 Ok(answer) => {
+                    if mode != StructuredOutput::Off {
+                        endpoint
+                            .structured_output_settled
+                            .store(true, Ordering::Relaxed);
+                    }
+                    let usage = answer.usage.as_ref();
+                    let answer = ChatAnswer {
+                        input_tokens: usage.map_or(0, |u| u.prompt_tokens),
+                        output_tokens: usage.map_or(0, |u| u.completion_tokens),
+                        content: answer.content,
+                    };
                     tracing::debug!(
                         endpoint = alias,
                         judge = %request.judge,
                         retries,
+                        structured_output = %mode,
                         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
                         input_tokens = answer.input_tokens,
                         output_tokens = answer.output_tokens,
@@ -309,12 +372,28 @@ impl OpenAiClient {
                     );
                     return Ok(answer);
                 }
-                Err(Failure::StructuredOutputRefused) => {
-                    tracing::info!(
-                        endpoint = alias,
-                        "endpoint refuses response_format; asking for JSON in the prompt only"
-                    );
-                    endpoint.structured_output.store(false, Ordering::Relaxed);
+                // A refusal says nothing against the endpoint: ask again at
+                // once in the next mode, without spending a retry.
+                Err(Failure::StructuredOutputRefused(why)) if endpoint.may_fall_back() => {
+                    let next = mode.fallback().unwrap_or(StructuredOutput::Off);
+                    let before = endpoint
+                        .structured_output
+                        .fetch_max(mode_to_u8(next), Ordering::Relaxed);
+                    if before < mode_to_u8(next) {
+                        tracing::info!(
+                            endpoint = alias,
+                            refused = %mode,
+                            now = %next,
+                            "endpoint refuses this structured output mode: {why}"
+                        );
+                    }
+                }
+                Err(Failure::StructuredOutputRefused(why)) => {
+                    let error = LlmCallError::Upstream(format!(
+                        "endpoint '{alias}' refuses structured output {mode} \
+                         (`structured_output = \"{mode}\"` in [endpoints.{alias}]; \"auto\" falls back): {why}"
+                    ));
+                    return Err((error, false));
                 }
                 Err(Failure::Retryable { error, retry_after })
                     if retries < endpoint.config.max_retries =>
@@ -328,6 +407,9 @@ impl OpenAiClient {
                     let error = match error {
                         LlmCallError::Upstream(message) if retries > 0 => {
                             LlmCallError::Upstream(format!("{message} (after {retries} retries)"))
+                        }
+                        LlmCallError::Timeout(message) if retries > 0 => {
+                            LlmCallError::Timeout(format!("{message}, {} attempts", retries + 1))
                         }
                         other => other,
                     };
@@ -346,42 +428,55 @@ impl OpenAiClient {
         endpoint: &EndpointState,
         key: Option<&ApiKey>,
         request: &ChatRequest,
-        structured: bool,
+        mode: StructuredOutput,
     ) -> Result<reqwest::Request, reqwest::Error> {
-        let body = request_body(&endpoint.config, request, structured);
+        let config = &endpoint.config;
+        let body = request_body(config, request, mode);
         let mut http = self
             .http
             .post(&endpoint.url)
-            .timeout(Duration::from_secs_f64(
-                endpoint.config.timeout_secs.max(0.001),
-            ))
+            .timeout(Duration::from_secs_f64(config.timeout_secs.max(0.001)))
             .header("X-Gavel-Judge", &request.judge)
             .header("X-Gavel-Run", &self.run_id)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        if let Some(ApiKey(key)) = key {
-            http = http.bearer_auth(key);
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        for (name, value) in &config.headers {
+            http = http.header(name.as_str(), value.as_str());
         }
-        http.build()
+        if let Some(ApiKey(key)) = key {
+            http = match config.key_header() {
+                (_, true) => http.bearer_auth(key),
+                (header, false) => {
+                    let mut value = reqwest::header::HeaderValue::try_from(key.as_str());
+                    if let Ok(value) = &mut value {
+                        value.set_sensitive(true);
+                    }
+                    http.header(
+                        header,
+                        value.unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("")),
+                    )
+                }
+            };
+        }
+        http.body(body).build()
     }
 
     async fn exchange(
         &self,
         endpoint: &EndpointState,
         prepared: reqwest::Request,
-        structured: bool,
-    ) -> Result<ChatAnswer, Failure> {
-        let url = &endpoint.url;
+        mode: StructuredOutput,
+    ) -> Result<Answer, Failure> {
         let response = self
             .http
             .execute(prepared)
             .await
-            .map_err(|e| transport_failure(url, &e))?;
+            .map_err(|e| transport_failure(endpoint, &e))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let body = read_capped(response)
             .await
-            .map_err(|e| transport_failure(url, &e))?;
+            .map_err(|e| transport_failure(endpoint, &e))?;
+        let url = &endpoint.url;
         if status.is_success() {
             return parse_answer(&body).map_err(|message| Failure::Fatal {
                 error: LlmCallError::Upstream(format!("{url}: {message}")),
@@ -390,11 +485,13 @@ impl OpenAiClient {
         }
         let text = String::from_utf8_lossy(&body);
         let snippet: String = text.chars().take(300).collect();
+        if mode != StructuredOutput::Off && refuses_structured_output(status.as_u16(), &text) {
+            return Err(Failure::StructuredOutputRefused(format!(
+                "HTTP {status}: {snippet}"
+            )));
+        }
         let error = LlmCallError::Upstream(format!("{url} answered HTTP {status}: {snippet}"));
         match status.as_u16() {
-            400 | 422 if structured && refuses_structured_output(&text) => {
-                Err(Failure::StructuredOutputRefused)
-            }
             408 | 409 | 429 | 500..=599 => Err(Failure::Retryable { error, retry_after }),
             // A rejected key or a wrong URL fails every call alike.
             401 | 403 | 404 => Err(Failure::Fatal {
@@ -440,10 +537,22 @@ impl LlmClient for OpenAiClient {
                 .map(|why| format!("endpoint '{}' ({}) is down: {why}", e.alias, e.url))
         })
     }
+
+    fn structured_output(&self) -> Vec<(String, StructuredOutput)> {
+        let mut modes: Vec<_> = self
+            .endpoints
+            .values()
+            .filter(|e| e.structured_output_settled.load(Ordering::Relaxed))
+            .map(|e| (e.alias.clone(), e.mode()))
+            .collect();
+        modes.sort();
+        modes
+    }
 }
 
 enum Failure {
-    StructuredOutputRefused,
+    /// The endpoint refused the structured output mode asked for.
+    StructuredOutputRefused(String),
     Retryable {
         error: LlmCallError,
         retry_after: Option<Duration>,
@@ -470,15 +579,18 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn transport_failure(url: &str, error: &reqwest::Error) -> Failure {
+fn transport_failure(endpoint: &EndpointState, error: &reqwest::Error) -> Failure {
     if error.is_timeout() {
         return Failure::Retryable {
-            error: LlmCallError::Timeout,
+            error: LlmCallError::Timeout(format!(
+                "endpoint '{}' gave no answer within {} s (its `timeout_secs`)",
+                endpoint.alias, endpoint.config.timeout_secs
+            )),
             retry_after: None,
         };
     }
     // Refused and reset connections, and bodies cut short, are worth a retry.
-    let message = format!("cannot reach {url}: {}", error_chain(error));
+    let message = format!("cannot reach {}: {}", endpoint.url, error_chain(error));
     Failure::Retryable {
         error: LlmCallError::Upstream(message),
         retry_after: None,
@@ -493,7 +605,8 @@ struct WireMessage<'a> {
 
 #[derive(Serialize)]
 struct WireRequest<'a> {
-    model: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a str>,
     messages: Vec<WireMessage<'a>>,
     temperature: f32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -503,10 +616,16 @@ struct WireRequest<'a> {
 }
 
 #[derive(Serialize)]
-struct WireFormat<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    json_schema: WireSchema<'a>,
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireFormat<'a> {
+    JsonSchema {
+        json_schema: WireSchema<'a>,
+    },
+    /// llama.cpp constrains the answer to `schema` with a grammar; OpenAI's
+    /// JSON mode ignores it.
+    JsonObject {
+        schema: &'a RawValue,
+    },
 }
 
 #[derive(Serialize)]
@@ -517,7 +636,7 @@ struct WireSchema<'a> {
 }
 
 /// The request's JSON, serialised straight from borrowed parts.
-fn request_body(endpoint: &Endpoint, request: &ChatRequest, structured: bool) -> Vec<u8> {
+fn request_body(endpoint: &Endpoint, request: &ChatRequest, mode: StructuredOutput) -> Vec<u8> {
     let messages = request
         .messages
         .iter()
@@ -529,36 +648,57 @@ fn request_body(endpoint: &Endpoint, request: &ChatRequest, structured: bool) ->
     let schema = request
         .json_schema
         .as_deref()
-        .filter(|_| structured)
         .and_then(|schema| serde_json::from_str::<&RawValue>(schema).ok());
-    let body = WireRequest {
-        model: &endpoint.model,
-        messages,
-        temperature: endpoint.temperature,
-        max_tokens: request.max_output_tokens,
-        response_format: schema.map(|schema| WireFormat {
-            kind: "json_schema",
+    let response_format = schema.and_then(|schema| match mode {
+        StructuredOutput::Auto | StructuredOutput::JsonSchema => Some(WireFormat::JsonSchema {
             json_schema: WireSchema {
                 name: "judgment",
                 schema,
                 strict: true,
             },
         }),
+        StructuredOutput::JsonObject => Some(WireFormat::JsonObject { schema }),
+        StructuredOutput::Off => None,
+    });
+    let body = WireRequest {
+        model: endpoint.model_in_body(),
+        messages,
+        temperature: endpoint.temperature,
+        max_tokens: request.max_output_tokens,
+        response_format,
     };
     serde_json::to_vec(&body).expect("a request body always serialises")
 }
 
-fn refuses_structured_output(body: &str) -> bool {
+/// Whether an error answer refuses the structured output asked for. Servers
+/// say so in many ways: OpenAI and vLLM with 400, llama.cpp's Python server
+/// with a 500 validation error, gateways with 422; what they share is that
+/// the body names the feature. Rate limits, auth and routing errors never
+/// mean a refusal, whatever their body says.
+fn refuses_structured_output(status: u16, body: &str) -> bool {
+    if matches!(status, 401 | 403 | 404 | 408 | 429) || status < 400 {
+        return false;
+    }
     let body = body.to_ascii_lowercase();
-    body.contains("response_format") || body.contains("json_schema") || body.contains("structured")
+    [
+        "response_format",
+        "json_schema",
+        "json_object",
+        "grammar",
+        "structured output",
+    ]
+    .iter()
+    .any(|needle| body.contains(needle))
 }
 
 #[derive(Deserialize)]
 struct WireAnswer {
     #[serde(default)]
-    choices: Vec<WireChoice>,
+    model: Option<String>,
     #[serde(default)]
     usage: Option<WireUsage>,
+    #[serde(default)]
+    choices: Vec<WireChoice>,
 }
 
 #[derive(Deserialize)]
@@ -574,7 +714,7 @@ struct WireAnswerMessage {
     refusal: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 struct WireUsage {
     #[serde(default)]
     prompt_tokens: u32,
@@ -582,7 +722,15 @@ struct WireUsage {
     completion_tokens: u32,
 }
 
-fn parse_answer(body: &[u8]) -> Result<ChatAnswer, String> {
+/// A chat completion's parts gavel reads.
+#[derive(Debug, PartialEq, Eq)]
+struct Answer {
+    content: String,
+    model: Option<String>,
+    usage: Option<WireUsage>,
+}
+
+fn parse_answer(body: &[u8]) -> Result<Answer, String> {
     let answer: WireAnswer = serde_json::from_slice(body)
         .map_err(|e| format!("the answer is not a chat completion: {e}"))?;
     let message = answer
@@ -596,14 +744,10 @@ fn parse_answer(body: &[u8]) -> Result<ChatAnswer, String> {
         (None, Some(refusal)) => return Err(format!("the model refused: {refusal}")),
         (None, None) => return Err("the answer has no content".to_owned()),
     };
-    let usage = answer.usage.unwrap_or(WireUsage {
-        prompt_tokens: 0,
-        completion_tokens: 0,
-    });
-    Ok(ChatAnswer {
+    Ok(Answer {
         content,
-        input_tokens: usage.prompt_tokens,
-        output_tokens: usage.completion_tokens,
+        model: answer.model,
+        usage: answer.usage,
     })
 }
 
@@ -674,13 +818,16 @@ mod tests {
 
     #[test]
     fn answers_are_read_with_usage() {
-        let body = br#"{"choices":[{"message":{"role":"assistant","content":"{\"result\":\"yes\"}"}}],"usage":{"prompt_tokens":12,"completion_tokens":3}}"#;
+        let body = br#"{"model":"m-1","choices":[{"message":{"role":"assistant","content":"{\"result\":\"yes\"}"}}],"usage":{"prompt_tokens":12,"completion_tokens":3}}"#;
         assert_eq!(
             parse_answer(body),
-            Ok(ChatAnswer {
+            Ok(Answer {
                 content: r#"{"result":"yes"}"#.into(),
-                input_tokens: 12,
-                output_tokens: 3
+                model: Some("m-1".into()),
+                usage: Some(WireUsage {
+                    prompt_tokens: 12,
+                    completion_tokens: 3
+                }),
             })
         );
         assert!(
@@ -692,6 +839,49 @@ mod tests {
             parse_answer(br#"{"choices":[{"message":{"content":null,"refusal":"no"}}]}"#),
             Err("the model refused: no".into())
         );
+    }
+
+    #[test]
+    fn refusals_of_structured_output_are_told_from_failures() {
+        // llama.cpp's Python server: a 500 naming the field.
+        let llama = r#"{"error":{"message":"[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}]","type":"internal_server_error"}}"#;
+        assert!(refuses_structured_output(500, llama));
+        assert!(refuses_structured_output(
+            400,
+            "response_format json_schema is not supported"
+        ));
+        assert!(refuses_structured_output(422, "grammar not available"));
+        assert!(!refuses_structured_output(500, "internal error"));
+        assert!(!refuses_structured_output(
+            429,
+            "response_format: slow down"
+        ));
+        assert!(!refuses_structured_output(401, "bad key for json_schema"));
+    }
+
+    #[test]
+    fn modes_become_request_bodies() {
+        let endpoint = Endpoint::new("http://x/v1", "m");
+        let request = ChatRequest {
+            judge: "j".into(),
+            judge_version: "1".into(),
+            messages: vec![],
+            json_schema: Some(r#"{"type":"object"}"#.into()),
+            max_output_tokens: None,
+        };
+        let body = |mode| -> serde_json::Value {
+            serde_json::from_slice(&request_body(&endpoint, &request, mode)).unwrap()
+        };
+        assert_eq!(
+            body(StructuredOutput::JsonSchema)["response_format"],
+            serde_json::json!({"type": "json_schema", "json_schema": {"name": "judgment", "schema": {"type": "object"}, "strict": true}})
+        );
+        assert_eq!(
+            body(StructuredOutput::JsonObject)["response_format"],
+            serde_json::json!({"type": "json_object", "schema": {"type": "object"}})
+        );
+        assert!(body(StructuredOutput::Off).get("response_format").is_none());
+        assert_eq!(body(StructuredOutput::Off)["model"], "m");
     }
 
     #[test]

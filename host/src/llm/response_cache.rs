@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::openai::Endpoint;
+use super::endpoint::Endpoint;
 use super::{ChatAnswer, ChatRequest, role_name};
 
 /// Bumped when the key or entry format changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone)]
 pub struct ResponseCache {
@@ -48,7 +48,7 @@ impl ResponseCache {
             .collect();
         let material = json!({
             "format": FORMAT,
-            "base_url": endpoint.base_url.trim_end_matches('/'),
+            "url": endpoint.url(),
             "model": endpoint.model,
             "temperature": endpoint.temperature,
             "max_tokens": request.max_output_tokens,

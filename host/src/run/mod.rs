@@ -402,6 +402,20 @@ pub async fn run(
             "llm_tokens": stats.tokens,
         }));
     }
+    // What each endpoint accepted, so the next run (and a reader) knows.
+    for (alias, mode) in llm.structured_output() {
+        let endpoints = metadata
+            .entry("endpoints")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(endpoints) = endpoints {
+            let endpoint = endpoints
+                .entry(alias)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(endpoint) = endpoint {
+                endpoint.insert("structured_output".into(), json!(mode.as_str()));
+            }
+        }
+    }
     metadata.insert("status".into(), json!(status.as_str()));
     metadata.insert("finished_rows".into(), json!(metrics.rows));
     metadata.insert("invalid_rows".into(), json!(metrics.invalid_rows));

@@ -1,7 +1,6 @@
 //! The host side of the imports a judge may call: `llm`, `prompt`, `log`.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::bindings::gavel::judge::{llm, log, prompt, types};
 use crate::bindings::{Completion, CompletionRequest, Level, LlmError, Row, Usage, Variable};
@@ -34,11 +33,15 @@ impl llm::Host for EvalState {
             json_schema: request.json_schema,
             max_output_tokens: request.max_output_tokens,
         };
-        let waiting = Instant::now();
-        let answer = self.llm.complete(alias, &chat).await;
-        self.clock.add_outside(waiting.elapsed());
+        let answer = self
+            .clock
+            .wait_for_llm(self.llm.complete(alias, &chat))
+            .await;
         let answer = answer.map_err(|error| match error {
-            LlmCallError::Timeout => LlmError::Timeout,
+            LlmCallError::Timeout(why) => {
+                self.llm_timeout = Some(why);
+                LlmError::Timeout
+            }
             LlmCallError::Upstream(message) => LlmError::Upstream(message),
         })?;
         self.usage.input_tokens += u64::from(answer.input_tokens);

@@ -7,7 +7,8 @@
 //! - a memory cap over all of the component's memories;
 //! - a guest CPU budget checked on every epoch tick, where time waiting for
 //!   the LLM or parked by the executor does not count, and a wall-clock cap
-//!   around the whole call;
+//!   around the whole call, where waiting for the LLM does not count either
+//!   (the endpoint's own timeout and retries bound that);
 //! - a cap on LLM calls, and LLM calls only through granted aliases.
 //!
 //! Whatever goes wrong is normalised into a [`FailureKind`].
@@ -24,7 +25,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{self, Assessment, Description, Row};
+use crate::bindings::{self, Assessment, Description, JudgeError, LlmError, Row};
 use crate::failure::FailureKind;
 use crate::judge::{Judge, Usage};
 use crate::limits::Limits;
@@ -50,6 +51,9 @@ pub(crate) struct EvalState {
     limits: Limits,
     cpu_exceeded: bool,
     llm_budget_exceeded: bool,
+    /// Why the last LLM call timed out, naming the endpoint's limit: the
+    /// guest only learns "timeout".
+    llm_timeout: Option<String>,
     /// Judge name, for logs, grants and `X-Gavel-Judge`.
     judge: Arc<str>,
     judge_version: Arc<str>,
@@ -153,6 +157,7 @@ impl Sandbox {
         let grant = judge.grant();
         let _slot = self.slots.acquire().await.expect("slots are never closed");
         let mut store = self.store(grant, self.llm.clone(), Variables::of_row(row));
+        let clock = store.data().clock.clone();
         let pre = judge.plugin().pre();
         let config = judge.config();
         let run = async {
@@ -162,11 +167,14 @@ impl Sandbox {
                 .call_evaluate(&mut store, row, config)
                 .await
         };
-        let outcome = tokio::time::timeout(grant.limits.wall_time, run).await;
+        let outcome = tokio::select! {
+            outcome = run => Ok(outcome),
+            () = clock.wall_limit(grant.limits.wall_time) => Err(()),
+        };
         let state = store.data();
         state.log_output();
         let result = match outcome {
-            Err(_) => Err(FailureKind::WallTimeout(grant.limits.wall_time)),
+            Err(()) => Err(FailureKind::WallTimeout(grant.limits.wall_time)),
             Ok(Err(error)) => Err(trap_kind(&error, state)),
             Ok(Ok(Err(_))) if state.limiter.exceeded => Err(FailureKind::OutOfMemory {
                 limit_mib: state.limits.memory_bytes >> 20,
@@ -176,6 +184,9 @@ impl Sandbox {
             Ok(Ok(Err(_))) if state.llm_budget_exceeded => {
                 Err(FailureKind::LlmBudgetExceeded(state.limits.llm_calls))
             }
+            Ok(Ok(Err(JudgeError::Llm(LlmError::Timeout)))) if state.llm_timeout.is_some() => Err(
+                FailureKind::LlmTimeout(state.llm_timeout.clone().unwrap_or_default()),
+            ),
             Ok(Ok(Err(error))) => Err(FailureKind::Guest(error)),
             Ok(Ok(Ok(assessment))) => Ok(assessment),
         };
@@ -203,6 +214,7 @@ impl Sandbox {
             limits: grant.limits,
             cpu_exceeded: false,
             llm_budget_exceeded: false,
+            llm_timeout: None,
             judge: grant.judge.clone(),
             judge_version: grant.judge_version.clone(),
             endpoint: grant.endpoint.clone(),
