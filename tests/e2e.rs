@@ -12,6 +12,7 @@ mod eval;
 mod faults;
 mod history;
 mod languages;
+mod llama;
 mod mlflow;
 mod report;
 mod sandbox;

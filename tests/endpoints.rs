@@ -382,11 +382,7 @@ async fn endpoints_check_tells_what_a_server_accepts_before_a_run() {
     assert_eq!(report["ok"], true);
 
     // Nothing listening: exit 3, naming the endpoint.
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let dead = format!("http://127.0.0.1:{closed}/v1");
+    let dead = format!("http://127.0.0.1:{}/v1", support::free_port());
     let out = support::gavel(
         dir.path(),
         &[

@@ -33,7 +33,7 @@ impl MlflowServer {
     async fn start(serve_artifacts: bool) -> MlflowServer {
         let mlflow = install_mlflow().await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let port = support::free_port();
         let db = format!("sqlite:///{}", dir.path().join("mlflow.db").display());
         let log_path = dir.path().join("server.log");
         let log = std::fs::File::create(&log_path).expect("server log");
@@ -182,45 +182,19 @@ impl Drop for MlflowServer {
 /// The `mlflow` command of the venv `tests/mlflow/setup.sh` makes (the script
 /// returns at once when it is already there).
 async fn install_mlflow() -> PathBuf {
-    let root = support::workspace();
-    let script = root.join("tests/mlflow/setup.sh");
-    let started = Instant::now();
-    let output = tokio::task::spawn_blocking({
-        let script = script.clone();
-        move || Command::new("bash").arg(&script).output()
-    })
-    .await
-    .expect("the setup thread")
-    .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        output.status.success(),
-        "{} failed ({}); the MLflow tests need python3 (3.10+) with venv and pip, and access \
-         to PyPI, to install mlflow into target/tools/mlflow-venv:\n{}{}",
-        script.display(),
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if started.elapsed() > Duration::from_secs(5) {
-        eprintln!(
-            "installed mlflow in {:.0} s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-    let mlflow = root.join("target/tools/mlflow-venv/bin/mlflow");
+    support::run_setup_script(
+        "tests/mlflow/setup.sh",
+        "the MLflow tests need python3 (3.10+) with venv and pip, and access to PyPI, \
+         to install mlflow into target/tools/mlflow-venv",
+    )
+    .await;
+    let mlflow = support::workspace().join("target/tools/mlflow-venv/bin/mlflow");
     assert!(
         mlflow.exists(),
         "{} is missing after setup",
         mlflow.display()
     );
     mlflow
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// `[{"key": k, "value": v}, ...]` as a map.
@@ -708,7 +682,7 @@ async fn bad_tracking_uris_and_run_directories_are_named() {
 
     // Nothing listens there: the error names the tracking URI, after a few
     // quick retries.
-    let uri = format!("http://127.0.0.1:{}", free_port());
+    let uri = format!("http://127.0.0.1:{}", support::free_port());
     let target = MlflowTarget {
         tracking_uri: uri.clone(),
         experiment: "e".to_owned(),

@@ -130,6 +130,45 @@ pub fn row(value: Value) -> Row {
     row_from_json(object, 0).expect("valid test row")
 }
 
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Runs a test set-up script (a path under the workspace; it returns at once
+/// when its tools are installed) and returns what it printed. `needs` says
+/// what the script installs from where, for the failure message.
+pub async fn run_setup_script(script: &str, needs: &str) -> String {
+    let script = workspace().join(script);
+    let started = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking({
+        let script = script.clone();
+        move || std::process::Command::new("bash").arg(&script).output()
+    })
+    .await
+    .expect("the setup thread")
+    .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "{} failed ({}); {needs}:\n{}{}",
+        script.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if started.elapsed() > std::time::Duration::from_secs(5) {
+        eprintln!(
+            "{} took {:.0} s",
+            script.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// `{"rationale": ..., "result": ...}` as a judge LLM would answer.
 pub fn verdict(result: &str, rationale: &str) -> String {
     serde_json::json!({"rationale": rationale, "result": result}).to_string()

@@ -38,7 +38,7 @@ const MODES: [StructuredOutput; 3] = [
 const VERDICT_SCHEMA: &str = r#"{"type":"object","properties":{"rationale":{"type":"string"},"result":{"type":"string","enum":["yes","no"]}},"required":["rationale","result"],"additionalProperties":false}"#;
 
 /// Longest server text quoted in the report.
-const QUOTE_CHARS: usize = 160;
+const QUOTE_CHARS: usize = 400;
 
 /// What one endpoint showed.
 struct Report {

@@ -318,10 +318,12 @@ impl OpenAiClient {
             // Everything but the exchange itself happens before taking a
             // slot: the endpoint's slots are the scarce resource.
             let prepared = self.prepare(endpoint, key, request, mode);
+            let mut sent = Instant::now();
             let attempt = match prepared {
                 Err(error) => Err(transport_failure(endpoint, &error)),
                 Ok(prepared) => {
                     let _slot = endpoint.slots.acquire().await;
+                    sent = Instant::now();
                     self.exchange(endpoint, prepared, mode).await
                 }
             };
@@ -335,7 +337,7 @@ impl OpenAiClient {
                     error: LlmCallError::Timeout(_),
                     ..
                 }) => {
-                    if let Some(limit) = endpoint.slots.timed_out() {
+                    if let Some(limit) = endpoint.slots.timed_out(sent.into_std()) {
                         tracing::warn!(
                             endpoint = alias,
                             "a request timed out after {} s; sending at most {limit} at once until answers come in time (`max_concurrency` = {}, `timeout_secs` = {})",

@@ -8,9 +8,12 @@
 //! request that times out halves the slots (down to one), and answers win
 //! them back one at a time (one more slot after as many answers in a row as
 //! there are slots): a slow endpoint gives slow results, not mass timeouts.
+//! Requests sent together time out together: like TCP's congestion window,
+//! only a request sent after the last cut cuts again.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -27,6 +30,8 @@ struct State {
     limit: usize,
     /// Answers in a row since the last change.
     answers: usize,
+    /// When the slots were last cut.
+    cut_at: Option<Instant>,
 }
 
 /// A request slot, returned when dropped.
@@ -60,6 +65,7 @@ impl Slots {
             state: Mutex::new(State {
                 limit: max,
                 answers: 0,
+                cut_at: None,
             }),
             debt: AtomicUsize::new(0),
         }
@@ -83,15 +89,20 @@ impl Slots {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).limit
     }
 
-    /// A request timed out: halves the slots. Returns the new limit when it
-    /// changed.
-    pub(crate) fn timed_out(&self) -> Option<usize> {
+    /// A request sent at `sent` timed out: halves the slots, unless it was
+    /// sent before the last cut (the cut already answered its wave).
+    /// Returns the new limit when it changed.
+    pub(crate) fn timed_out(&self, sent: Instant) -> Option<usize> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.cut_at.is_some_and(|cut| sent < cut) {
+            return None;
+        }
         state.answers = 0;
         let halved = (state.limit / 2).max(1);
         if halved == state.limit {
             return None;
         }
+        state.cut_at = Some(Instant::now());
         self.debt.fetch_add(state.limit - halved, Ordering::AcqRel);
         state.limit = halved;
         Some(halved)
@@ -140,10 +151,13 @@ mod tests {
     async fn timeouts_halve_and_answers_win_slots_back() {
         let slots = Slots::new(8);
         let held: Vec<_> = futures::future::join_all((0..8).map(|_| slots.acquire())).await;
-        assert_eq!(slots.timed_out(), Some(4));
-        assert_eq!(slots.timed_out(), Some(2));
-        assert_eq!(slots.timed_out(), Some(1));
-        assert_eq!(slots.timed_out(), None);
+        let wave = Instant::now();
+        assert_eq!(slots.timed_out(wave), Some(4));
+        // The rest of the wave sent with it does not cut again.
+        assert_eq!(slots.timed_out(wave), None);
+        assert_eq!(slots.timed_out(Instant::now()), Some(2));
+        assert_eq!(slots.timed_out(Instant::now()), Some(1));
+        assert_eq!(slots.timed_out(Instant::now()), None);
         drop(held);
         // Seven slots came back into debt; one circulates.
         assert_eq!(free(&slots), 1);
@@ -163,7 +177,7 @@ mod tests {
     async fn growing_back_before_the_slots_return_cancels_the_debt() {
         let slots = Slots::new(4);
         let held: Vec<_> = futures::future::join_all((0..4).map(|_| slots.acquire())).await;
-        assert_eq!(slots.timed_out(), Some(2));
+        assert_eq!(slots.timed_out(Instant::now()), Some(2));
         assert_eq!(slots.answered(), None);
         assert_eq!(slots.answered(), Some(3));
         drop(held);
