@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gavel::llm::{Endpoint, LlmClient, OpenAiClient, StructuredOutput};
-use gavel::{Host, HostOptions, Judge, LimitOverrides, Limits, Rating, Settings};
+use gavel::{Host, HostOptions, LimitOverrides, Rating};
 use serde_json::{Value, json};
 
 use crate::support::{self, Recorded, Reply, TestLlm};
@@ -151,20 +151,12 @@ async fn waiting_in_a_one_at_a_time_servers_queue_is_not_judge_time() {
     });
     let (host, _) = host_where(&llm, |e| e.max_concurrency = 8);
     let plugin = support::builtin(&host, "safety").await;
-    let limits = Limits::DEFAULT
-        .with_overrides(
-            &LimitOverrides {
-                wall_secs: Some(0.5),
-                ..Default::default()
-            },
-            host.maxima(),
-        )
-        .unwrap();
-    let judge = Judge::new(
+    let judge = support::judge_with_limits(
+        &host,
         plugin,
-        Settings {
-            limits,
-            ..Settings::default()
+        LimitOverrides {
+            wall_secs: Some(0.5),
+            ..Default::default()
         },
     );
     let row = safe_row();

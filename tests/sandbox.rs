@@ -119,20 +119,12 @@ async fn time_waiting_for_the_llm_does_not_count_as_cpu() {
     });
     let host = support::host(&llm);
     let plugin = host.load_file(&components::rust_example()).await.unwrap();
-    let limits = Limits::DEFAULT
-        .with_overrides(
-            &LimitOverrides {
-                cpu_secs: Some(0.2),
-                ..Default::default()
-            },
-            host.maxima(),
-        )
-        .unwrap();
-    let judge = Judge::new(
+    let judge = support::judge_with_limits(
+        &host,
         plugin,
-        Settings {
-            limits,
-            ..Settings::default()
+        LimitOverrides {
+            cpu_secs: Some(0.2),
+            ..Default::default()
         },
     );
     let row = support::row(json!({"request": "2+2?", "response": "4"}));
@@ -381,7 +373,14 @@ async fn floods_of_output_are_capped_not_fatal() {
         "{}",
         judgment.rationale.len()
     );
-    assert!(judgment.rationale.ends_with("[truncated]"));
+    assert!(
+        judgment.rationale.ends_with(&format!(
+            "... ({} bytes cut)",
+            (8 << 20) - gavel::text::MAX_MESSAGE_BYTES
+        )),
+        "{}",
+        &judgment.rationale[judgment.rationale.len() - 40..]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -441,4 +440,123 @@ async fn limits_above_the_host_maxima_are_refused() {
         error.to_string(),
         "`cpu_secs` = 1000000 is above the host's maximum of 120"
     );
+}
+
+/// Work a judge makes the host do (rendering its templates) is bounded
+/// like the judge itself: each attack fails fast, naming what was refused,
+/// and the host's next judgment succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn templates_cannot_make_the_host_do_unbounded_work() {
+    let llm = TestLlm::start().await;
+    let host = support::host(&llm);
+    for (options, expected) in [
+        // 52,000 references to a 1 MiB value: 52 GB if nothing stopped it.
+        (
+            json!({"attack": "render_flood"}),
+            "template has 52000 `{{...}}` tags; the limit is 1000",
+        ),
+        // Within the tag limit, the output stops at 4 MiB while produced.
+        (
+            json!({"attack": "render_flood", "tags": 1000}),
+            "rendered prompt is over 4194304 bytes",
+        ),
+        // Four nested loops over 100 variables: 10^8 iterations.
+        (
+            json!({"attack": "render_loops"}),
+            "`{{#each}}` is not allowed in prompts",
+        ),
+        // Handlebars' log helper would write to gavel's stderr.
+        (
+            json!({"attack": "render_log"}),
+            "`{{log ...}}` (a helper call) is not allowed in prompts",
+        ),
+    ] {
+        let started = Instant::now();
+        let evaluation = attack_with(&host, options.clone(), LimitOverrides::default()).await;
+        let message = match failure(&evaluation) {
+            FailureKind::Guest(JudgeError::InvalidConfig(message)) => message,
+            other => panic!("{options}: {other:?}"),
+        };
+        assert!(message.contains(expected), "{options}: {message}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{options}: {:?}",
+            started.elapsed()
+        );
+        recovers(&host).await;
+    }
+    // 100 distinct 100 KiB templates: the judge's cache (8 MiB) evicts its
+    // own entries (the renderer's unit tests check the bound).
+    let evaluation = attack_with(
+        &host,
+        json!({"attack": "render_many"}),
+        LimitOverrides {
+            cpu_secs: Some(60.0),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(evaluation.outcome.is_ok(), "{:?}", evaluation.outcome);
+    recovers(&host).await;
+}
+
+/// Each component may take only its share of the shared instance pool: one
+/// that needs more fails to load, the failure names it, and judges on the
+/// same host go on, also while others hold all they may. (The Python example judge has about a dozen core
+/// instances; this host allows four per component.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_over_its_share_of_the_pool_fails_alone() {
+    let llm = TestLlm::start().await;
+    let client =
+        gavel::llm::OpenAiClient::new([("judge".to_owned(), support::endpoint(&llm))], "test-run")
+            .expect("HTTP client");
+    let host = Host::new(gavel::HostOptions {
+        cache_dir: Some(support::cache_dir()),
+        llm: std::sync::Arc::new(client),
+        allocation: gavel::Allocation::Pooling {
+            slots: 8,
+            per_component: gavel::ComponentCaps {
+                core_instances: 4,
+                ..gavel::ComponentCaps::default()
+            },
+        },
+        ..gavel::HostOptions::default()
+    })
+    .expect("host");
+    let python = tokio::task::spawn_blocking(components::python_example)
+        .await
+        .expect("the build thread");
+    let error = host
+        .load_file(&python)
+        .await
+        .expect_err("over its share")
+        .to_string();
+    assert!(error.contains("conciseness.wasm"), "{error}");
+    assert!(
+        error.contains("14 core module instances, which exceeds the configured maximum of 4"),
+        "{error}"
+    );
+    // Hostile evaluations each holding all the memory they may (memory
+    // bombs), alongside many built-in judgments on the same 8-slot host:
+    // every built-in judgment succeeds, every bomb fails as its own.
+    let hostile = hostile_judge(
+        &host,
+        json!({"attack": "memory"}),
+        LimitOverrides::default(),
+    )
+    .await;
+    let judge = support::builtin_judge(&host, "safety").await;
+    let row = support::row(json!({"request": "Hi", "response": "Hello!"}));
+    let bombs = futures::future::join_all((0..4).map(|_| host.evaluate(&hostile, &row)));
+    let judgments = futures::future::join_all((0..16).map(|_| host.evaluate(&judge, &row)));
+    let (bombs, judgments) = tokio::join!(bombs, judgments);
+    for evaluation in &bombs {
+        assert_eq!(
+            failure(evaluation),
+            FailureKind::OutOfMemory { limit_mib: 64 }
+        );
+    }
+    for evaluation in judgments {
+        assert_eq!(evaluation.outcome.unwrap().rating, Rating::Yes);
+    }
 }

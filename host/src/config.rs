@@ -160,21 +160,36 @@ impl Config {
     /// The endpoints to call, with the command line's overrides applied to
     /// `judge`. Without an `[endpoints.judge]` table, `judge` is OpenAI's API
     /// with `gpt-4o-mini`.
+    ///
+    /// `--judge-base-url` moves `judge` elsewhere, and the API key goes with
+    /// it only when the configuration's `[endpoints.judge]` table names
+    /// `api_key_env` itself, or when the URL is OpenAI's API: the default
+    /// `OPENAI_API_KEY` is never sent to another server. A key whose variable
+    /// is unset is dropped too (local servers need none).
     pub fn resolved_endpoints(&self, overrides: &EndpointOverrides) -> IndexMap<String, Endpoint> {
+        self.resolve_endpoints(overrides, |var| {
+            std::env::var_os(var).is_some_and(|k| !k.is_empty())
+        })
+    }
+
+    fn resolve_endpoints(
+        &self,
+        overrides: &EndpointOverrides,
+        is_set: impl Fn(&str) -> bool,
+    ) -> IndexMap<String, Endpoint> {
         let mut endpoints = self.endpoints.clone();
+        let named_key = self
+            .endpoints
+            .get(crate::judge::DEFAULT_ENDPOINT)
+            .is_some_and(|e| e.api_key_env.is_some());
         let judge = endpoints
             .entry(crate::judge::DEFAULT_ENDPOINT.to_owned())
             .or_insert_with(Endpoint::openai_default);
         if let Some(base_url) = &overrides.base_url {
             judge.base_url.clone_from(base_url);
-            // A server named on the command line gets the key only when it
-            // is set: local servers need none.
-            let key_set = judge
-                .api_key_env
-                .as_ref()
-                .and_then(std::env::var_os)
-                .is_some_and(|k| !k.is_empty());
-            if !key_set {
+            let may_have_key = named_key || is_openai_api(base_url);
+            let key_set = judge.api_key_env.as_deref().is_some_and(&is_set);
+            if !(may_have_key && key_set) {
                 judge.api_key_env = None;
             }
         }
@@ -183,6 +198,17 @@ impl Config {
         }
         endpoints
     }
+}
+
+/// Whether `url` is OpenAI's own API (`https://api.openai.com`, default
+/// port), where the default key belongs.
+fn is_openai_api(url: &str) -> bool {
+    reqwest::Url::parse(url.trim()).is_ok_and(|url| {
+        url.scheme() == "https"
+            && url.host_str() == Some("api.openai.com")
+            && url.port().is_none()
+            && url.username().is_empty()
+    })
 }
 
 /// `--judge-base-url` and `--judge-model`.
@@ -238,6 +264,58 @@ mod tests {
         });
         assert_eq!(endpoints["judge"].base_url, "http://127.0.0.1:9/v1");
         assert_eq!(endpoints["judge"].model, "local");
+    }
+
+    #[test]
+    fn the_default_openai_key_goes_to_openai_only() {
+        let set = |_: &str| true;
+        let judge_key = |config: &Config, url: &str| {
+            let overrides = EndpointOverrides {
+                base_url: Some(url.to_owned()),
+                model: None,
+            };
+            config.resolve_endpoints(&overrides, set)["judge"]
+                .api_key_env
+                .clone()
+        };
+        let default = Config::default();
+        assert_eq!(
+            default.resolve_endpoints(&EndpointOverrides::default(), set)["judge"]
+                .api_key_env
+                .as_deref(),
+            Some("OPENAI_API_KEY")
+        );
+        assert_eq!(judge_key(&default, "http://127.0.0.1:8080/v1"), None);
+        assert_eq!(
+            judge_key(&default, "https://api.openai.com.evil.example/v1"),
+            None
+        );
+        assert_eq!(judge_key(&default, "http://api.openai.com/v1"), None);
+        assert_eq!(
+            judge_key(&default, "https://api.openai.com/v1").as_deref(),
+            Some("OPENAI_API_KEY")
+        );
+        // A table that names the variable sends it wherever the flag says.
+        let named = parse(
+            "[endpoints.judge]\nbase_url = \"https://gw.example/v1\"\napi_key_env = \"GW_KEY\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            judge_key(&named, "http://127.0.0.1:8080/v1").as_deref(),
+            Some("GW_KEY")
+        );
+        // ... when it is set: a local server needs none.
+        let overrides = EndpointOverrides {
+            base_url: Some("http://127.0.0.1:8080/v1".to_owned()),
+            model: None,
+        };
+        assert_eq!(
+            named.resolve_endpoints(&overrides, |_| false)["judge"].api_key_env,
+            None
+        );
+        // A table without api_key_env has no key to send.
+        let unnamed = parse("[endpoints.judge]\nbase_url = \"https://gw.example/v1\"\n").unwrap();
+        assert_eq!(judge_key(&unnamed, "https://api.openai.com/v1"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -146,7 +146,7 @@ pub struct Records {
 
 enum Source {
     Jsonl {
-        lines: std::io::Lines<BufReader<File>>,
+        lines: BoundedLines<BufReader<File>>,
         line: u64,
     },
     Json(std::vec::IntoIter<Value>),
@@ -154,6 +154,53 @@ enum Source {
         reader: csv::Reader<File>,
         headers: Vec<String>,
     },
+}
+
+/// Longest JSONL line read: a row is a request, its answer and its
+/// context; a longer line is an error (the rest of it is skipped, not
+/// held in memory).
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Lines of at most `max` bytes.
+struct BoundedLines<R> {
+    reader: R,
+    max: usize,
+}
+
+impl<R: BufRead> Iterator for BoundedLines<R> {
+    type Item = std::io::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut line = Vec::new();
+        let read = (&mut self.reader)
+            .take(self.max as u64 + 1)
+            .read_until(b'\n', &mut line);
+        match read {
+            Err(e) => return Some(Err(e)),
+            Ok(0) => return None,
+            Ok(_) => {}
+        }
+        if line.len() > self.max {
+            if let Err(e) = self.reader.skip_until(b'\n') {
+                return Some(Err(e));
+            }
+            return Some(Err(std::io::Error::other(format!(
+                "the line is over {} bytes",
+                self.max
+            ))));
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
+        Some(
+            String::from_utf8(line).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8")
+            }),
+        )
+    }
 }
 
 /// Opens an evaluation set. Errors here (a missing file, an unknown
@@ -170,7 +217,10 @@ pub fn open(path: &Path) -> Result<Records, DatasetError> {
         File::open(path).map_err(|e| DatasetError::whole(path, format!("cannot read it: {e}")))?;
     let source = match format {
         Format::Jsonl => Source::Jsonl {
-            lines: BufReader::new(file).lines(),
+            lines: BoundedLines {
+                reader: BufReader::new(file),
+                max: MAX_LINE_BYTES,
+            },
             line: 0,
         },
         Format::Json => {
@@ -336,6 +386,25 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn overlong_lines_are_errors_and_the_next_line_reads() {
+        let text = format!("{{\"a\": 1}}\r\n{}\n{{\"b\": 2}}", "x".repeat(100));
+        let lines: Vec<_> = BoundedLines {
+            reader: std::io::Cursor::new(text),
+            max: 50,
+        }
+        .map(|l| l.map_err(|e| e.to_string()))
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                Ok("{\"a\": 1}".to_owned()),
+                Err("the line is over 50 bytes".to_owned()),
+                Ok("{\"b\": 2}".to_owned())
+            ]
+        );
     }
 
     #[test]

@@ -15,15 +15,45 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 #[derive(Debug, Clone, Copy)]
 pub enum Allocation {
     /// Pre-reserved slots for this many instances at once: the cheapest
-    /// instantiation, and a hard cap on concurrent evaluations.
-    Pooling { slots: u32 },
+    /// instantiation, and a hard cap on concurrent evaluations. The pool
+    /// holds `slots` times what one component may take (`per_component`),
+    /// so no judge can take what another's evaluation needs: a component
+    /// over its share fails to instantiate, and that failure is its own.
+    Pooling {
+        slots: u32,
+        per_component: ComponentCaps,
+    },
     /// Allocate memory for each instance when it is created.
     OnDemand,
 }
 
+/// What one component instance may take from the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComponentCaps {
+    /// A componentize-py judge has about a dozen core instances, a Rust
+    /// judge two or three.
+    pub core_instances: u32,
+    /// Each has one or two memories.
+    pub memories: u32,
+    pub tables: u32,
+}
+
+impl Default for ComponentCaps {
+    fn default() -> Self {
+        ComponentCaps {
+            core_instances: 16,
+            memories: 2,
+            tables: 16,
+        }
+    }
+}
+
 impl Default for Allocation {
     fn default() -> Self {
-        Allocation::Pooling { slots: 512 }
+        Allocation::Pooling {
+            slots: 512,
+            per_component: ComponentCaps::default(),
+        }
     }
 }
 
@@ -31,7 +61,7 @@ impl Allocation {
     /// How many evaluations may run at once without exhausting the pool.
     pub(crate) fn concurrency(self) -> usize {
         match self {
-            Allocation::Pooling { slots } => slots as usize,
+            Allocation::Pooling { slots, .. } => slots as usize,
             Allocation::OnDemand => tokio::sync::Semaphore::MAX_PERMITS,
         }
     }
@@ -45,16 +75,21 @@ pub(crate) fn build(allocation: Allocation, maxima: &Limits) -> wasmtime::Result
         .wasm_component_model(true)
         .epoch_interruption(true)
         .cranelift_opt_level(OptLevel::Speed);
-    if let Allocation::Pooling { slots } = allocation {
+    if let Allocation::Pooling {
+        slots,
+        per_component: caps,
+    } = allocation
+    {
         let mut pool = PoolingAllocationConfig::default();
-        // A componentize-py judge has about a dozen core instances; a Rust
-        // judge two or three; each has one or two memories. Every memory
-        // slot reserves 4 GiB of address space (not memory) so that bounds
-        // checks compile away.
+        // Every memory slot reserves 4 GiB of address space (not memory) so
+        // that bounds checks compile away.
         pool.total_component_instances(slots)
-            .total_core_instances(slots * 16)
-            .total_memories(slots * 2)
-            .total_tables(slots * 16)
+            .max_core_instances_per_component(caps.core_instances)
+            .max_memories_per_component(caps.memories)
+            .max_tables_per_component(caps.tables)
+            .total_core_instances(slots * caps.core_instances)
+            .total_memories(slots * caps.memories)
+            .total_tables(slots * caps.tables)
             .total_stacks(slots)
             .max_memory_size(usize::try_from(maxima.memory_bytes).unwrap_or(usize::MAX))
             // Keep a little of each memory resident between instances: the

@@ -5,6 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::bindings::{JudgeError, LlmError};
+use crate::redact;
+use crate::text::{MAX_MESSAGE_BYTES, clean_owned};
 
 /// A judgment that produced no assessment. It fails that judgment only; the
 /// host stays usable.
@@ -79,6 +81,45 @@ impl fmt::Display for FailureKind {
     }
 }
 
+impl FailureKind {
+    /// The same failure with every text in it bounded to
+    /// [`MAX_MESSAGE_BYTES`], free of control characters and of secrets in
+    /// URLs: a plugin writes its errors (and may pose as the host's LLM
+    /// errors), and these texts go to results files and terminals.
+    pub(crate) fn cleaned(self) -> FailureKind {
+        match self {
+            FailureKind::LlmTimeout(why) => FailureKind::LlmTimeout(clean(why)),
+            FailureKind::Trap { message, stderr } => FailureKind::Trap {
+                message: clean(message),
+                stderr: clean(stderr),
+            },
+            FailureKind::Guest(error) => FailureKind::Guest(match error {
+                JudgeError::MissingInput(m) => JudgeError::MissingInput(clean(m)),
+                JudgeError::InvalidConfig(m) => JudgeError::InvalidConfig(clean(m)),
+                JudgeError::Llm(LlmError::NotAllowed(m)) => {
+                    JudgeError::Llm(LlmError::NotAllowed(clean(m)))
+                }
+                JudgeError::Llm(LlmError::Upstream(m)) => {
+                    JudgeError::Llm(LlmError::Upstream(clean(m)))
+                }
+                JudgeError::Llm(other) => JudgeError::Llm(other),
+                JudgeError::UnparsableAnswer(m) => JudgeError::UnparsableAnswer(clean(m)),
+                JudgeError::Failed(m) => JudgeError::Failed(clean(m)),
+            }),
+            FailureKind::InvalidAssessment(m) => FailureKind::InvalidAssessment(clean(m)),
+            FailureKind::Host(m) => FailureKind::Host(clean(m)),
+            kind @ (FailureKind::CpuTimeout(_)
+            | FailureKind::WallTimeout(_)
+            | FailureKind::OutOfMemory { .. }
+            | FailureKind::LlmBudgetExceeded(_)) => kind,
+        }
+    }
+}
+
+fn clean(text: String) -> String {
+    redact::urls_in_text(&clean_owned(text, MAX_MESSAGE_BYTES))
+}
+
 fn write_judge_error(f: &mut fmt::Formatter<'_>, error: &JudgeError) -> fmt::Result {
     match error {
         JudgeError::MissingInput(input) => write!(f, "is missing an input: {input}"),
@@ -133,6 +174,33 @@ mod tests {
         assert_eq!(
             oom.to_string(),
             "judge x@0.1.0 ran out of memory: needed more than 64 MiB (limit `memory_mib`)"
+        );
+    }
+
+    #[test]
+    fn cleaned_failures_are_bounded_and_free_of_escapes_and_secrets() {
+        let huge = format!("\u{1b}[2J{}", "\u{1b}]0;title\u{7}x".repeat(1 << 20));
+        let kind = FailureKind::Guest(JudgeError::Failed(huge)).cleaned();
+        let text = kind.to_string();
+        assert!(text.len() < MAX_MESSAGE_BYTES + 100, "{}", text.len());
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+        assert!(text.contains("bytes cut)"), "{}", &text[text.len() - 60..]);
+        let kind = FailureKind::Guest(JudgeError::Llm(LlmError::Upstream(
+            "cannot reach https://u:pw@llm.example/v1/chat/completions?key=sk-1: refused".into(),
+        )))
+        .cleaned();
+        assert_eq!(
+            kind.to_string(),
+            "failed: LLM call failed: cannot reach https://***@llm.example/v1/chat/completions?key=***: refused"
+        );
+        let kind = FailureKind::Trap {
+            message: "trap\u{1b}[0m".into(),
+            stderr: "line\r\n".into(),
+        }
+        .cleaned();
+        assert_eq!(
+            kind.to_string(),
+            "crashed: trap\u{fffd}[0m; it printed: line\u{fffd}\n"
         );
     }
 }

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
 
 use wasmtime::component::Component;
 
@@ -19,6 +21,9 @@ use crate::sandbox::Sandbox;
 /// How to set up a [`Host`].
 pub struct HostOptions {
     /// Where compiled components are cached; `None` compiles every time.
+    /// An entry runs only if its tag under the per-user key in the cache
+    /// checks out; a cache directory another user owns or can write to is
+    /// not used.
     pub cache_dir: Option<PathBuf>,
     pub allocation: Allocation,
     /// The most any judge's configuration may ask for.
@@ -30,6 +35,24 @@ pub struct HostOptions {
     /// endpoints' total concurrency keeps them busy without hoarding memory.
     /// `None`: as many as the allocation allows.
     pub max_evaluations: Option<usize>,
+    /// The largest component a load accepts, in bytes: a larger one is
+    /// refused before it is compiled (or read in full). 64 MiB by default
+    /// ([`Self::DEFAULT_MAX_COMPONENT_BYTES`]); a componentize-py judge is ~18 MB.
+    pub max_component_bytes: u64,
+    /// How long compiling a component may take before its load fails (a
+    /// load from the compiled cache does not compile). 300 s by default
+    /// ([`Self::DEFAULT_MAX_COMPILE_TIME`]). Compilation cannot be
+    /// interrupted: the load returns its error at once, but the compilation
+    /// goes on in the background until it ends (and is cached, if it
+    /// succeeds).
+    pub max_compile_time: Duration,
+}
+
+impl HostOptions {
+    /// [`HostOptions::max_component_bytes`] unless set: 64 MiB.
+    pub const DEFAULT_MAX_COMPONENT_BYTES: u64 = 64 << 20;
+    /// [`HostOptions::max_compile_time`] unless set: 300 s.
+    pub const DEFAULT_MAX_COMPILE_TIME: Duration = Duration::from_secs(300);
 }
 
 impl Default for HostOptions {
@@ -40,6 +63,8 @@ impl Default for HostOptions {
             maxima: Limits::MAXIMA,
             llm: Arc::new(NoEndpoints),
             max_evaluations: None,
+            max_component_bytes: Self::DEFAULT_MAX_COMPONENT_BYTES,
+            max_compile_time: Self::DEFAULT_MAX_COMPILE_TIME,
         }
     }
 }
@@ -63,6 +88,8 @@ pub struct Host {
     cache: ComponentCache,
     maxima: Limits,
     llm: Arc<dyn LlmClient>,
+    max_component_bytes: u64,
+    max_compile_time: Duration,
 }
 
 impl Host {
@@ -82,6 +109,8 @@ impl Host {
             cache,
             maxima: options.maxima,
             llm: options.llm,
+            max_component_bytes: options.max_component_bytes,
+            max_compile_time: options.max_compile_time,
         })
     }
 
@@ -106,10 +135,26 @@ impl Host {
     /// A plugin from a `.wasm` component file.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
         let source = PluginSource::File(path.to_owned());
-        let bytes = tokio::fs::read(path).await.map_err(|e| LoadError {
+        let fail = |reason: String| LoadError {
             origin: source.clone(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .len();
+        self.check_size(size).map_err(fail)?;
+        // Read no more than the limit allows, whatever the size said (a
+        // device or a growing file).
+        let mut bytes = Vec::new();
+        file.take(self.max_component_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         let sha256 = sha256_hex(&bytes);
         self.load_component(&bytes, &sha256, source).await
     }
@@ -135,15 +180,21 @@ impl Host {
             reason,
         };
         let started = Instant::now();
-        let engine = self.sandbox.engine().clone();
-        let cache = self.cache.clone();
-        let (bytes, sha256) = (bytes.to_vec(), sha256.to_owned());
-        // Compiling a large component takes seconds: keep it off the executor.
-        let (component, from_cache): (Component, bool) =
-            tokio::task::spawn_blocking(move || cache.load(&engine, &bytes, &sha256))
-                .await
-                .map_err(|e| fail(e.to_string()))?
-                .map_err(|e| fail(format!("not a usable WebAssembly component: {e:#}")))?;
+        self.check_size(bytes.len() as u64).map_err(fail)?;
+        // Reading and compiling take from milliseconds to many seconds: keep
+        // them off the executor.
+        let (engine, cache, owned) = (
+            self.sandbox.engine().clone(),
+            self.cache.clone(),
+            sha256.to_owned(),
+        );
+        let cached = tokio::task::spawn_blocking(move || cache.lookup(&engine, &owned))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let (component, from_cache) = match cached {
+            Some(component) => (component, true),
+            None => (self.compile(bytes, sha256).await.map_err(fail)?, false),
+        };
         let pre = self
             .sandbox
             .prepare(&component)
@@ -163,6 +214,43 @@ impl Host {
             "loaded judge plugin"
         );
         Ok(Plugin::new(pre, description, source, from_cache))
+    }
+
+    /// Compiles a component (and caches it) within
+    /// [`HostOptions::max_compile_time`].
+    async fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, String> {
+        let (engine, cache) = (self.sandbox.engine().clone(), self.cache.clone());
+        let (bytes, sha256) = (bytes.to_vec(), sha256.to_owned());
+        let compiling =
+            tokio::task::spawn_blocking(move || cache.compile(&engine, &bytes, &sha256));
+        // Cranelift cannot be interrupted, so a compilation past the bound
+        // is not stopped: dropping the handle detaches its thread, which
+        // runs to the end (and caches what it made). The load fails now and
+        // the host goes on.
+        tokio::time::timeout(self.max_compile_time, compiling)
+            .await
+            .map_err(|_| {
+                format!(
+                    "compiling it took longer than {:?}, the limit on compiling a plugin",
+                    self.max_compile_time
+                )
+            })?
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("not a usable WebAssembly component: {e:#}"))
+    }
+
+    /// Refuses a component over [`HostOptions::max_component_bytes`].
+    fn check_size(&self, size: u64) -> Result<(), String> {
+        if size <= self.max_component_bytes {
+            return Ok(());
+        }
+        let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+        Err(format!(
+            "the component is {size} bytes ({:.1} MiB), over the limit of {} bytes ({:.1} MiB) on a plugin's size",
+            mib(size),
+            self.max_component_bytes,
+            mib(self.max_component_bytes)
+        ))
     }
 
     /// Runs `judge` on `row` in a fresh sandbox. Never panics and never

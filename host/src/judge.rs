@@ -11,13 +11,12 @@ use crate::failure::{FailureKind, JudgeFailure};
 use crate::limits::Limits;
 use crate::plugin::Plugin;
 use crate::sandbox::Grant;
+use crate::text::{MAX_MESSAGE_BYTES, clean_owned};
 
 /// The default endpoint alias of every judge.
 pub const DEFAULT_ENDPOINT: &str = "judge";
 /// Scores above this are a yes, unless a judge is configured otherwise.
 pub const DEFAULT_THRESHOLD: u8 = 3;
-/// Longest rationale kept from a judge.
-const MAX_RATIONALE_BYTES: usize = 16 << 10;
 
 /// How a judge is set up for a run (`[judges.NAME]` in `gavel.toml`).
 #[derive(Debug, Clone)]
@@ -213,10 +212,12 @@ impl Judge {
         })
     }
 
+    /// Every failure of a judgment passes here on its way into results, so
+    /// the texts in it are bounded and clean.
     pub(crate) fn failure(&self, kind: FailureKind) -> JudgeFailure {
         JudgeFailure {
             plugin: format!("{}@{}", self.0.plugin.name(), self.0.plugin.version()),
-            kind,
+            kind: kind.cleaned(),
         }
     }
 }
@@ -460,16 +461,9 @@ fn rate(verdict: &Verdict, threshold: u8) -> Result<(Rating, Option<u8>), Failur
     }
 }
 
-fn bounded(mut text: String) -> String {
-    if text.len() > MAX_RATIONALE_BYTES {
-        let mut end = MAX_RATIONALE_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push_str(" [truncated]");
-    }
-    crate::sandbox::sanitize(&text)
+/// Every text of a plugin's assessment passes here on its way into results.
+fn bounded(text: String) -> String {
+    clean_owned(text, MAX_MESSAGE_BYTES)
 }
 
 #[cfg(test)]
@@ -489,9 +483,11 @@ mod tests {
 
     #[test]
     fn long_rationales_are_cut_on_a_char_boundary() {
-        let long = "é".repeat(MAX_RATIONALE_BYTES);
+        let long = "é".repeat(MAX_MESSAGE_BYTES);
         let cut = bounded(long);
-        assert!(cut.ends_with(" [truncated]"));
-        assert!(cut.len() <= MAX_RATIONALE_BYTES + 12);
+        assert!(cut.ends_with(&format!("... ({} bytes cut)", MAX_MESSAGE_BYTES)));
+        assert!(cut.len() <= MAX_MESSAGE_BYTES + 40);
+        assert_eq!(bounded("fine\n".to_owned()), "fine\n");
+        assert_eq!(bounded("\u{1b}[2J".to_owned()), "\u{fffd}[2J");
     }
 }

@@ -28,6 +28,8 @@
 //! ```
 
 pub mod agent;
+#[cfg(test)]
+mod arbitrary_json;
 pub mod bindings;
 mod builtins;
 mod cache;
@@ -48,6 +50,7 @@ pub mod mlflow;
 pub mod overall;
 mod plugin;
 pub mod prompt;
+pub mod redact;
 pub mod registry;
 pub mod report;
 pub mod row;
@@ -55,9 +58,10 @@ pub mod run;
 mod run_id;
 mod sandbox;
 pub mod selection;
+pub mod text;
 pub mod trace;
 
-pub use engine::Allocation;
+pub use engine::{Allocation, ComponentCaps};
 pub use failure::{FailureKind, JudgeFailure};
 pub use host::{Host, HostError, HostOptions, default_cache_dir};
 pub use judge::{

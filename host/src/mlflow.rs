@@ -12,7 +12,9 @@
 //!   `gavel_version`;
 //! - metrics: every number in `metrics.json`, under its own name (nulls are
 //!   left out), at step 0;
-//! - artifacts: every regular file at the top of the run directory, uploaded
+//! - artifacts: the run's own files (`eval_results.jsonl`, `metrics.json`,
+//!   `run.json`, `report.html`, `eval_results.csv`), regular files in the
+//!   run directory itself (a symbolic link is not followed), uploaded
 //!   through the server's artifact proxy (`mlflow server` serves artifacts by
 //!   default since MLflow 2.0);
 //! - status `FINISHED` when `run.json` says the run finished, `FAILED`
@@ -21,7 +23,9 @@
 //! Credentials come from the environment, as MLflow's own clients read them:
 //! `MLFLOW_TRACKING_USERNAME` and `MLFLOW_TRACKING_PASSWORD` (basic auth) or
 //! `MLFLOW_TRACKING_TOKEN` (bearer); `MLFLOW_TRACKING_INSECURE_TLS=true` skips
-//! certificate checks.
+//! certificate checks. They are sent to the tracking server's origin (scheme,
+//! host and port) only: an artifact location on another host gets requests
+//! without them, and a redirect to another origin is not followed.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), gavel::mlflow::MlflowError> {
@@ -45,8 +49,19 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::{Map, Value, json};
 
 use crate::llm::error_chain;
+use crate::redact;
 use crate::run::output::read_object;
 
+/// The files of a run directory that are uploaded: those gavel writes.
+const ARTIFACTS: [&str; 5] = [
+    crate::run::output::RESULTS,
+    crate::run::output::METRICS,
+    crate::run::output::RUN,
+    crate::run::output::CSV,
+    crate::report::REPORT,
+];
+/// Redirects followed, within the tracking server's origin.
+const MAX_REDIRECTS: usize = 5;
 /// Params per `runs/log-batch` request (MLflow's limit).
 pub const MAX_PARAMS_PER_BATCH: usize = 100;
 /// Metrics per `runs/log-batch` request (MLflow's limit).
@@ -276,6 +291,13 @@ pub async fn log_run_with_auth(
             );
         }
         let base = client.artifact_base(&artifact_uri)?;
+        if base.origin() != client.base.origin() && client.auth != MlflowAuth::None {
+            tracing::warn!(
+                artifact_uri = %redact::urls_in_text(&artifact_uri),
+                "the run's artifacts go to another host than the tracking server: they are \
+                 uploaded without the tracking server's credentials"
+            );
+        }
         client.log_batches(&run_id, &run).await?;
         for (name, path) in &run.files {
             client.upload(&base, name, path, run_dir).await?;
@@ -323,7 +345,7 @@ pub async fn log_run_with_auth(
 struct RunDirContents {
     run: Map<String, Value>,
     metrics: Map<String, Value>,
-    /// Top-level regular files, by name.
+    /// The run's own files that exist, by name.
     files: Vec<(String, PathBuf)>,
 }
 
@@ -336,18 +358,16 @@ impl RunDirContents {
         let run = read_object(dir, crate::run::output::RUN).map_err(fail)?;
         let metrics = read_object(dir, crate::run::output::METRICS).map_err(fail)?;
         let mut files = Vec::new();
-        let entries = std::fs::read_dir(dir).map_err(|e| fail(e.to_string()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| fail(e.to_string()))?;
-            let file_type = entry.file_type().map_err(|e| fail(e.to_string()))?;
-            if !file_type.is_file() {
-                continue;
-            }
-            match entry.file_name().into_string() {
-                Ok(name) => files.push((name, entry.path())),
-                Err(name) => {
-                    tracing::warn!(?name, "not uploaded to MLflow: the file name is not UTF-8")
-                }
+        for name in ARTIFACTS {
+            let path = dir.join(name);
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_file() => files.push((name.to_owned(), path)),
+                Ok(_) => tracing::warn!(
+                    path = %path.display(),
+                    "not uploaded to MLflow: not a regular file (a symbolic link is not followed)"
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(fail(format!("cannot read {}: {e}", path.display()))),
             }
         }
         files.sort();
@@ -407,18 +427,37 @@ impl RunDirContents {
                 }
             }
         }
+        // run.json holds URLs and commands with their secrets masked; they
+        // are masked again (which changes nothing then) in case it was
+        // written by hand or by an older gavel.
         if let Some(endpoints) = self.run.get("endpoints").and_then(Value::as_object) {
             for (alias, endpoint) in endpoints {
                 for field in ["model", "base_url"] {
                     if let Some(value) = endpoint.get(field).and_then(scalar_text) {
-                        add(format!("endpoint.{alias}.{field}"), value);
+                        add(
+                            format!("endpoint.{alias}.{field}"),
+                            redact::urls_in_text(&value),
+                        );
                     }
                 }
             }
         }
         match self.run.get("agent") {
             None | Some(Value::Null) => {}
-            Some(agent) => add("agent".to_owned(), agent.to_string()),
+            Some(agent) => {
+                let mut agent = agent.clone();
+                if let Some(url) = agent.get_mut("url")
+                    && let Some(text) = url.as_str()
+                {
+                    *url = Value::String(redact::urls_in_text(text));
+                }
+                if let Some(command) = agent.get_mut("command")
+                    && let Some(text) = command.as_str()
+                {
+                    *command = Value::String(redact::command(text));
+                }
+                add("agent".to_owned(), agent.to_string());
+            }
         }
         if let Some(dataset) = self.text("dataset") {
             add("dataset".to_owned(), dataset.to_owned());
@@ -617,7 +656,21 @@ impl Client {
         }
         let insecure = std::env::var("MLFLOW_TRACKING_INSECURE_TLS")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        // Redirects within the tracking server's origin are followed; one
+        // to another origin comes back as the answer (and fails the request
+        // with where it pointed), so credentials never follow it there.
+        let origin = base.origin();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if attempt.url().origin() == origin {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
         let http = reqwest::Client::builder()
+            .redirect(redirects)
             .user_agent(concat!("gavel/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
@@ -657,9 +710,16 @@ impl Client {
     /// JSON answer (`null` for an empty one).
     async fn send(&self, method: Method, url: Url, body: Body) -> Result<Value, MlflowError> {
         let mut attempt = 1;
+        // Credentials go to the tracking server's origin only: not to an
+        // artifact location the server names on another host.
+        let auth = if url.origin() == self.base.origin() {
+            &self.auth
+        } else {
+            &MlflowAuth::None
+        };
         loop {
             let mut request = self.http.request(method.clone(), url.clone());
-            request = match &self.auth {
+            request = match auth {
                 MlflowAuth::None => request,
                 MlflowAuth::Bearer(token) => request.bearer_auth(token),
                 MlflowAuth::Basic { username, password } => {
@@ -700,6 +760,11 @@ impl Client {
                 },
             };
             let status = response.status();
+            let response_location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let retry_after = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
@@ -737,6 +802,15 @@ impl Client {
                 continue;
             }
             let (error_code, mut message) = api_error(&text);
+            if status.is_redirection() {
+                let location = response_location.as_deref().unwrap_or("nowhere");
+                message = format!(
+                    "redirected to {} on another origin, which is not followed: credentials \
+                     are sent only to the tracking server's origin; use the URL that \
+                     answers as the tracking URI",
+                    redact::urls_in_text(location)
+                );
+            }
             if status == StatusCode::NOT_FOUND && error_code.is_none() {
                 message.push_str(&format!(
                     " (is {} an MLflow tracking server?)",
@@ -910,8 +984,11 @@ impl Client {
         path: &Path,
         run_dir: &Path,
     ) -> Result<(), MlflowError> {
-        let contents = tokio::fs::read(path)
+        let owned = path.to_owned();
+        let contents = tokio::task::spawn_blocking(move || read_regular_file(&owned))
             .await
+            .map_err(std::io::Error::other)
+            .and_then(|read| read)
             .map_err(|e| MlflowError::RunDir {
                 dir: run_dir.to_owned(),
                 message: format!("cannot read {}: {e}", path.display()),
@@ -933,6 +1010,35 @@ impl Client {
         .await?;
         Ok(())
     }
+}
+
+/// The contents of `path` when it is a regular file, not a symbolic link:
+/// the file opened is checked to be the one looked at, so a link put in its
+/// place meanwhile is not followed out of the run directory.
+fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let refused = || {
+        std::io::Error::other("not a regular file in the run directory (links are not followed)")
+    };
+    let looked = std::fs::symlink_metadata(path)?;
+    if !looked.is_file() {
+        return Err(refused());
+    }
+    let mut file = std::fs::File::open(path)?;
+    let opened = file.metadata()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (looked.dev(), looked.ino()) != (opened.dev(), opened.ino()) {
+            return Err(refused());
+        }
+    }
+    if !opened.is_file() {
+        return Err(refused());
+    }
+    let mut contents = Vec::with_capacity(opened.len() as usize);
+    file.read_to_end(&mut contents)?;
+    Ok(contents)
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -1072,6 +1178,25 @@ mod tests {
             param_key("endpoint.my alias!.model"),
             "endpoint.my alias_.model"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_read_for_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, "secret").unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        std::fs::write(run.join("run.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(&outside, run.join("metrics.json")).unwrap();
+        assert_eq!(read_regular_file(&run.join("run.json")).unwrap(), b"{}");
+        let error = read_regular_file(&run.join("metrics.json")).unwrap_err();
+        assert!(
+            error.to_string().contains("links are not followed"),
+            "{error}"
+        );
+        assert!(read_regular_file(&run).is_err(), "a directory");
     }
 
     #[test]

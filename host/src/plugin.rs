@@ -102,12 +102,22 @@ pub(crate) fn validate(description: &Description) -> Result<(), String> {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && name.starts_with(|c: char| c.is_ascii_lowercase());
     if !valid_name {
+        // Quoted with escapes, and cut: the name is the plugin's text.
+        let shown = format!("{:?}", crate::text::clean_line(name, 64));
         return Err(format!(
-            "its name {name:?} is not a judge name: 1-64 lowercase letters, digits and `_`, starting with a letter"
+            "its name {shown} is not a judge name: 1-64 lowercase letters, digits and `_`, starting with a letter"
         ));
     }
-    if description.version.trim().is_empty() || description.version.len() > 64 {
-        return Err(format!("judge '{name}' has no usable version"));
+    // The version goes into run.json, MLflow params, headers and terminals.
+    let version = &description.version;
+    if version.trim().is_empty()
+        || version.len() > 64
+        || !crate::text::is_clean(version)
+        || version.contains(['\n', '\t'])
+    {
+        return Err(format!(
+            "judge '{name}' has no usable version: 1-64 bytes on one line, without control characters"
+        ));
     }
     if description.required_inputs.iter().any(Vec::is_empty) {
         return Err(format!(
@@ -115,4 +125,33 @@ pub(crate) fn validate(description: &Description) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::AssessmentType;
+
+    fn description(name: &str, version: &str) -> Description {
+        Description {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            description: String::new(),
+            assessment_type: AssessmentType::Answer,
+            required_inputs: Vec::new(),
+            endpoints: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn names_and_versions_are_short_clean_lines() {
+        assert!(validate(&description("tone", "1.2.0-beta+x")).is_ok());
+        for version in ["", " ", "1.0\u{1b}[2J", "1.0\n2.0", &"9".repeat(65)] {
+            let error = validate(&description("tone", version)).unwrap_err();
+            assert!(error.contains("no usable version"), "{version:?}: {error}");
+        }
+        let error = validate(&description(&"\u{1b}[31mX".repeat(1 << 16), "1")).unwrap_err();
+        assert!(error.len() < 400, "{}", error.len());
+        assert!(!error.contains('\u{1b}'), "{error}");
+    }
 }

@@ -5,12 +5,19 @@
 //! any tag in the value that could close (or open) a fence is escaped, so a
 //! response containing `</response>` cannot step out of its fence and pose as
 //! instructions to the judge.
+//!
+//! Judges render templates through a host import, so the host does this work
+//! on an untrusted plugin's behalf and must bound it: a template may use
+//! variables, `{{#if}}`, `{{#unless}}` and `{{else}}`, nothing that loops,
+//! logs, looks up or recurses, so rendering is linear in the template; the
+//! output stops growing at [`MAX_OUTPUT_BYTES`] while it is produced; and
+//! each plugin's compiled templates are capped on their own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use handlebars::template::TemplateElement;
-use handlebars::{Context, Handlebars, RenderContext, Renderable, StringOutput, Template};
+use handlebars::template::{Parameter, TemplateElement};
+use handlebars::{Context, Handlebars, Output, RenderContext, Renderable, Template};
 use serde_json::{Map, Value};
 
 use crate::bindings::{Chunk, GuidelineGroup, Row};
@@ -18,21 +25,33 @@ use crate::llm::role_name;
 
 /// Longest template a judge may render.
 const MAX_TEMPLATE_BYTES: usize = 256 << 10;
+/// Most `{{...}}` tags in a template: Handlebars' parser takes time
+/// quadratic in them (measured: 1,000 tags 13 ms, 10,000 tags 1 s, 52,000
+/// tags 15 s), and judges' prompts use a few dozen.
+const MAX_TEMPLATE_TAGS: usize = 1_000;
 /// Longest prompt a render may produce.
 const MAX_OUTPUT_BYTES: usize = 4 << 20;
-/// Compiled templates kept; judges use a handful each.
-const MAX_CACHED_TEMPLATES: usize = 1024;
+/// Compiled templates kept per plugin; judges use a handful each.
+const MAX_CACHED_TEMPLATES: usize = 256;
+/// Template source kept compiled per plugin.
+const MAX_CACHED_BYTES: usize = 8 << 20;
+/// The only helpers a prompt may use: conditions on whether an input is
+/// there. Every other built-in helper is removed from the registry.
+const ALLOWED_HELPERS: &[&str] = &["if", "unless"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PromptError {
     #[error("template is {0} bytes; the limit is {MAX_TEMPLATE_BYTES}")]
     TemplateTooLarge(usize),
+    #[error("template has {0} `{{{{...}}}}` tags; the limit is {MAX_TEMPLATE_TAGS}")]
+    TooManyTags(usize),
     #[error("rendered prompt is over {MAX_OUTPUT_BYTES} bytes")]
     OutputTooLarge,
     #[error(
-        "partials and decorators (`{{{{> ...}}}}`, `{{{{* ...}}}}`) are not allowed in prompts"
+        "{0} not allowed in prompts: a prompt template may use variables (`{{{{response}}}}`), \
+         `{{{{#if NAME}}}}`, `{{{{#unless NAME}}}}` and `{{{{else}}}}`"
     )]
-    PartialNotAllowed,
+    NotAllowed(String),
     #[error("{0}")]
     Syntax(String),
 }
@@ -108,11 +127,19 @@ impl Variables {
     }
 }
 
-/// Renders templates, keeping compiled ones for reuse.
+/// Renders templates, keeping compiled ones for reuse, per plugin.
 #[derive(Default)]
 pub struct Renderer {
     registry: Handlebars<'static>,
-    compiled: Mutex<HashMap<String, Arc<Template>>>,
+    compiled: Mutex<HashMap<String, PluginTemplates>>,
+}
+
+/// One plugin's compiled templates: a plugin filling its cache evicts its
+/// own templates, never another's.
+#[derive(Default)]
+struct PluginTemplates {
+    templates: HashMap<String, Arc<Template>>,
+    bytes: usize,
 }
 
 impl Renderer {
@@ -120,18 +147,27 @@ impl Renderer {
         let mut registry = Handlebars::new();
         // Values are fenced, not HTML-escaped: the reader is an LLM.
         registry.register_escape_fn(handlebars::no_escape);
+        for helper in [
+            "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte", "and",
+            "or", "not", "len",
+        ] {
+            debug_assert!(!ALLOWED_HELPERS.contains(&helper));
+            registry.unregister_helper(helper);
+        }
         Renderer {
             registry,
             compiled: Mutex::default(),
         }
     }
 
-    /// Renders `template` with `vars`, each value fenced.
+    /// Renders `template` with `vars`, each value fenced (compiled
+    /// templates kept under the host's own name).
     pub fn render(&self, template: &str, vars: &Variables) -> Result<String, PromptError> {
+        const HOST: &str = "";
         let source = self.source(template, vars)?;
-        let compiled = match self.cached(&source) {
+        let compiled = match self.cached(HOST, &source) {
             Some(compiled) => compiled,
-            None => self.compile(&source)?,
+            None => self.compile(HOST, &source)?,
         };
         self.render_compiled(&compiled, vars)
     }
@@ -143,30 +179,37 @@ impl Renderer {
             return Err(PromptError::TemplateTooLarge(template.len()));
         }
         let names: Vec<&str> = vars.names().collect();
-        Ok(single_to_double_braces(template, &names))
+        let source = single_to_double_braces(template, &names);
+        check_tags(&source)?;
+        Ok(source)
     }
 
-    pub fn cached(&self, source: &str) -> Option<Arc<Template>> {
-        self.lock().get(source).cloned()
+    /// `plugin`'s compiled `source`, if it is cached.
+    pub fn cached(&self, plugin: &str, source: &str) -> Option<Arc<Template>> {
+        self.lock()
+            .get(plugin)
+            .and_then(|p| p.templates.get(source).cloned())
     }
 
-    /// Compiles and caches `source`. Parsing probes the native stack, so
-    /// call it on a thread's own stack, not on a guest's fiber.
-    pub fn compile(&self, source: &str) -> Result<Arc<Template>, PromptError> {
-        if let Some(template) = self.cached(source) {
+    /// Compiles `source` and caches it for `plugin`. Parsing probes the
+    /// native stack, so call it on a thread's own stack, not on a guest's
+    /// fiber.
+    pub fn compile(&self, plugin: &str, source: &str) -> Result<Arc<Template>, PromptError> {
+        if let Some(template) = self.cached(plugin, source) {
             return Ok(template);
         }
         let template = Template::compile(source).map_err(|e| PromptError::Syntax(e.to_string()))?;
-        // Partials could recurse without bound; prompts need none.
-        if uses_partials(&template) {
-            return Err(PromptError::PartialNotAllowed);
-        }
+        check_features(&template)?;
         let template = Arc::new(template);
         let mut cache = self.lock();
-        if cache.len() >= MAX_CACHED_TEMPLATES {
-            cache.clear();
+        let mine = cache.entry(plugin.to_owned()).or_default();
+        if mine.templates.len() >= MAX_CACHED_TEMPLATES
+            || mine.bytes + source.len() > MAX_CACHED_BYTES
+        {
+            *mine = PluginTemplates::default();
         }
-        cache.insert(source.to_owned(), template.clone());
+        mine.bytes += source.len();
+        mine.templates.insert(source.to_owned(), template.clone());
         Ok(template)
     }
 
@@ -181,26 +224,41 @@ impl Renderer {
             data.insert(name.clone(), Value::String(fence(name, value, &names)));
         }
         let context = Context::wraps(&data).map_err(|e| PromptError::Syntax(e.to_string()))?;
-        let mut out = StringOutput::new();
-        template
-            .render(
-                &self.registry,
-                &context,
-                &mut RenderContext::new(None),
-                &mut out,
-            )
-            .map_err(|e| PromptError::Syntax(e.to_string()))?;
-        let rendered = out
-            .into_string()
-            .map_err(|e| PromptError::Syntax(e.to_string()))?;
-        if rendered.len() > MAX_OUTPUT_BYTES {
+        let mut out = BoundedOutput::default();
+        let rendered = template.render(
+            &self.registry,
+            &context,
+            &mut RenderContext::new(None),
+            &mut out,
+        );
+        if out.overflowed {
             return Err(PromptError::OutputTooLarge);
         }
-        Ok(rendered)
+        rendered.map_err(|e| PromptError::Syntax(e.to_string()))?;
+        Ok(out.text)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Template>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PluginTemplates>> {
         self.compiled.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A render's output, refusing to grow past [`MAX_OUTPUT_BYTES`]: a template
+/// repeating a large value stops at the limit, not after allocating it all.
+#[derive(Default)]
+struct BoundedOutput {
+    text: String,
+    overflowed: bool,
+}
+
+impl Output for BoundedOutput {
+    fn write(&mut self, segment: &str) -> Result<(), std::io::Error> {
+        if self.text.len() + segment.len() > MAX_OUTPUT_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other(PromptError::OutputTooLarge));
+        }
+        self.text.push_str(segment);
+        Ok(())
     }
 }
 
@@ -223,10 +281,9 @@ pub const ROW_VARIABLES: &[&str] = &[
 /// `{{#if ...}}` and other blocks are optional.
 pub fn unconditional_variables(template: &str) -> Result<Vec<String>, PromptError> {
     let source = single_to_double_braces(template, ROW_VARIABLES);
+    check_tags(&source)?;
     let compiled = Template::compile(&source).map_err(|e| PromptError::Syntax(e.to_string()))?;
-    if uses_partials(&compiled) {
-        return Err(PromptError::PartialNotAllowed);
-    }
+    check_features(&compiled)?;
     let mut used = Vec::new();
     for element in &compiled.elements {
         if let TemplateElement::Expression(helper) | TemplateElement::HtmlExpression(helper) =
@@ -242,18 +299,61 @@ pub fn unconditional_variables(template: &str) -> Result<Vec<String>, PromptErro
     Ok(used)
 }
 
-fn uses_partials(template: &Template) -> bool {
-    template.elements.iter().any(|element| match element {
-        TemplateElement::PartialExpression(_)
-        | TemplateElement::PartialBlock(_)
-        | TemplateElement::DecoratorExpression(_)
-        | TemplateElement::DecoratorBlock(_) => true,
-        TemplateElement::HelperBlock(helper) => {
-            helper.template.as_ref().is_some_and(uses_partials)
-                || helper.inverse.as_ref().is_some_and(uses_partials)
+fn check_tags(source: &str) -> Result<(), PromptError> {
+    let tags = source.matches("{{").count();
+    if tags > MAX_TEMPLATE_TAGS {
+        return Err(PromptError::TooManyTags(tags));
+    }
+    Ok(())
+}
+
+/// Refuses whatever a prompt does not need and could make rendering
+/// unbounded: helpers other than `if`/`unless` (loops, lookups, `log`),
+/// expressions with parameters or subexpressions, partials and decorators.
+fn check_features(template: &Template) -> Result<(), PromptError> {
+    let not_allowed = |what: String| Err(PromptError::NotAllowed(format!("{what} is")));
+    for element in &template.elements {
+        match element {
+            TemplateElement::RawString(_) | TemplateElement::Comment(_) => {}
+            TemplateElement::Expression(helper) | TemplateElement::HtmlExpression(helper) => {
+                let Some(name) = helper.name.as_name() else {
+                    return not_allowed("a subexpression".to_owned());
+                };
+                if !helper.params.is_empty() || !helper.hash.is_empty() {
+                    return not_allowed(format!("`{{{{{name} ...}}}}` (a helper call)"));
+                }
+            }
+            TemplateElement::HelperBlock(helper) => {
+                let name = helper.name.as_name().unwrap_or("(subexpression)");
+                if !ALLOWED_HELPERS.contains(&name) {
+                    return not_allowed(format!("`{{{{#{name}}}}}`"));
+                }
+                let simple = matches!(
+                    helper.params.as_slice(),
+                    [Parameter::Path(_) | Parameter::Name(_)]
+                );
+                if !simple || !helper.hash.is_empty() || helper.block_param.is_some() {
+                    return not_allowed(format!(
+                        "`{{{{#{name}}}}}` with anything but one variable name"
+                    ));
+                }
+                for inner in [&helper.template, &helper.inverse].into_iter().flatten() {
+                    check_features(inner)?;
+                }
+            }
+            TemplateElement::PartialExpression(_)
+            | TemplateElement::PartialBlock(_)
+            | TemplateElement::DecoratorExpression(_)
+            | TemplateElement::DecoratorBlock(_) => {
+                return Err(PromptError::NotAllowed(
+                    "partials and decorators (`{{> ...}}`, `{{* ...}}`) are".to_owned(),
+                ));
+            }
+            // Kinds a later Handlebars may add are refused until known.
+            _ => return not_allowed("this template feature".to_owned()),
         }
-        _ => false,
-    })
+    }
+    Ok(())
 }
 
 /// `{name}` becomes `{{name}}` when `name` is a variable; anything else in
@@ -444,19 +544,74 @@ mod tests {
     }
 
     #[test]
-    fn partials_are_refused() {
+    fn partials_loops_lookups_and_logs_are_refused() {
         let renderer = Renderer::new();
-        for template in [
-            "{{> other}}",
-            "{{#*inline \"a\"}}{{> a}}{{/inline}}{{> a}}",
-            "{{#if request}}{{> x}}{{/if}}",
+        for (template, what) in [
+            ("{{> other}}", "partials and decorators"),
+            (
+                "{{#*inline \"a\"}}{{> a}}{{/inline}}{{> a}}",
+                "partials and decorators",
+            ),
+            ("{{#if request}}{{> x}}{{/if}}", "partials and decorators"),
+            ("{{#each this}}.{{/each}}", "`{{#each}}`"),
+            (
+                "{{#if request}}{{else}}{{#with x}}{{/with}}{{/if}}",
+                "`{{#with}}`",
+            ),
+            ("{{log \"spam\"}}", "`{{log ...}}` (a helper call)"),
+            ("{{lookup this \"request\"}}", "`{{lookup ...}}`"),
+            (
+                "{{#if (eq request \"q\")}}x{{/if}}",
+                "with anything but one variable name",
+            ),
         ] {
-            assert_eq!(
-                renderer.render(template, &vars(&[("request", "q")])),
-                Err(PromptError::PartialNotAllowed),
-                "{template}"
-            );
+            let error = renderer
+                .render(template, &vars(&[("request", "q")]))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(what), "{template}: {error}");
+            assert!(error.contains("not allowed in prompts"), "{error}");
         }
+        // What prompts need still works, `{{log}}` included as a variable.
+        assert_eq!(
+            renderer
+                .render(
+                    "{{#unless response}}none{{/unless}}{{#if request}}{{log}}{{/if}}",
+                    &vars(&[("request", "q"), ("log", "l")])
+                )
+                .unwrap(),
+            "none<log>\nl\n</log>"
+        );
+    }
+
+    #[test]
+    fn templates_and_output_are_bounded() {
+        let big = "x".repeat(1 << 20);
+        let renderer = Renderer::new();
+        let started = std::time::Instant::now();
+        assert_eq!(
+            renderer.render(&"{{x}}".repeat(52_000), &vars(&[("x", &big)])),
+            Err(PromptError::TooManyTags(52_000))
+        );
+        // 1,000 references to 1 MiB would be 1 GB: it stops at ~4 MiB.
+        assert_eq!(
+            renderer.render(&"{{x}}".repeat(1_000), &vars(&[("x", &big)])),
+            Err(PromptError::OutputTooLarge)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn each_plugin_fills_only_its_own_template_cache() {
+        let renderer = Renderer::new();
+        let filler = "y".repeat(200 << 10);
+        renderer.compile("good", "{{request}}").unwrap();
+        for i in 0..100 {
+            renderer.compile("flood", &format!("{i}{filler}")).unwrap();
+        }
+        assert!(renderer.cached("good", "{{request}}").is_some());
+        let flood_bytes = renderer.lock()["flood"].bytes;
+        assert!(flood_bytes <= MAX_CACHED_BYTES, "{flood_bytes}");
     }
 
     #[test]
@@ -530,5 +685,51 @@ mod tests {
         assert_eq!(get("difficulty"), Some("3"));
         assert_eq!(get("request"), Some("q"));
         assert_eq!(get("expected_response"), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::{MAX_OUTPUT_BYTES, Renderer, Variables};
+
+    fn template() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[^{}]{0,12}",
+            Just("{{response}}".to_owned()),
+            Just("{request}".to_owned()),
+            Just("{{#if response}}".to_owned()),
+            Just("{{else}}".to_owned()),
+            Just("{{/if}}".to_owned()),
+            Just("{{#each this}}".to_owned()),
+            Just("{{/each}}".to_owned()),
+            Just("{{log \"x\"}}".to_owned()),
+            Just("{{> p}}".to_owned()),
+            Just("{{".to_owned()),
+            Just("}}".to_owned()),
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        /// Any template renders within the output limit or is refused, and
+        /// a value never leaves its fence, whatever it holds.
+        #[test]
+        fn any_template_renders_bounded_and_fenced(
+            template in template(),
+            response in ".{0,40}",
+        ) {
+            let mut vars = Variables::default();
+            vars.set("request", "q");
+            vars.set("response", &format!("{response}</response>"));
+            if let Ok(out) = Renderer::new().render(&template, &vars) {
+                prop_assert!(out.len() <= MAX_OUTPUT_BYTES);
+                prop_assert_eq!(
+                    out.matches("</response>").count(),
+                    out.matches("<response>").count()
+                );
+            }
+        }
     }
 }

@@ -520,3 +520,23 @@ mod tests {
         assert_eq!(row.expected_retrieved_context[0].content, None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::row_from_json;
+    use crate::arbitrary_json;
+
+    proptest! {
+        /// Any object is a row or an error naming a field: never a panic.
+        #[test]
+        fn any_object_reads_or_names_a_field(value in arbitrary_json::object(arbitrary_json::json())) {
+            let Value::Object(object) = value else { unreachable!() };
+            if let Err(error) = row_from_json(object, 7) {
+                prop_assert!(!error.field.is_empty());
+            }
+        }
+    }
+}

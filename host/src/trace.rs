@@ -121,18 +121,17 @@ pub fn summarize(trace: &Value) -> Result<TraceSummary, TraceError> {
         .iter()
         .map(|s| (s.id.as_str(), s.kind.as_deref()))
         .collect();
-    let ancestors = |span| ancestors(span, &parents, spans.len());
-
     let usages: HashMap<&str, TokenUsage> = spans
         .iter()
         .filter_map(|s| span_usage(s).map(|u| (s.id.as_str(), u)))
         .collect();
     // As MLflow aggregates: a span whose ancestor already reports usage is
     // part of that call, not another one.
+    let mut under_usage = Ancestry::new(&parents, |id| usages.contains_key(id));
     let mut usage: Option<TokenUsage> = None;
     for span in &spans {
         if let Some(own) = usages.get(span.id.as_str())
-            && !ancestors(span).iter().any(|id| usages.contains_key(id))
+            && !under_usage.has_marked_ancestor(span)
         {
             usage.get_or_insert_default().add(*own);
         }
@@ -147,14 +146,13 @@ pub fn summarize(trace: &Value) -> Result<TraceSummary, TraceError> {
         .and_then(|root| Some(root.end_ns?.checked_sub(root.start_ns?)? as f64 / 1e9))
         .or_else(|| trace_level_duration(root));
 
+    let mut under_retriever = Ancestry::new(&parents, |id| {
+        kinds.get(id).copied().flatten() == Some("RETRIEVER")
+    });
     let mut retrievers: Vec<&Span> = spans
         .iter()
         .filter(|s| s.kind.as_deref() == Some("RETRIEVER"))
-        .filter(|s| {
-            !ancestors(s)
-                .iter()
-                .any(|id| kinds.get(id).copied().flatten() == Some("RETRIEVER"))
-        })
+        .filter(|s| !under_retriever.has_marked_ancestor(s))
         .collect();
     retrievers.sort_by_key(|s| s.start_ns.unwrap_or(0));
     let retrieved_context = (!retrievers.is_empty()).then(|| {
@@ -170,24 +168,56 @@ pub fn summarize(trace: &Value) -> Result<TraceSummary, TraceError> {
     })
 }
 
-/// The ids above `span`, nearest first.
-fn ancestors<'s>(
-    span: &'s Span,
-    parents: &HashMap<&'s str, Option<&'s str>>,
-    limit: usize,
-) -> Vec<&'s str> {
-    let mut chain = Vec::new();
-    let mut next = span.parent.as_deref();
-    // A malformed trace may have a cycle; a chain longer than the trace
-    // cannot be real.
-    while let Some(id) = next {
-        if chain.len() > limit {
-            break;
+/// Whether a span has a marked ancestor, in time linear in the trace: each
+/// span's answer is remembered, so a chain of 100,000 spans is walked once,
+/// not once per span. A cycle (a malformed trace) counts as no ancestor.
+struct Ancestry<'s, 'p, F> {
+    parents: &'p HashMap<&'s str, Option<&'s str>>,
+    marked: F,
+    /// Whether the span or one above it is marked; `None` while being
+    /// worked out (meeting it again means a cycle).
+    known: HashMap<&'s str, Option<bool>>,
+}
+
+impl<'s, 'p, F: Fn(&str) -> bool> Ancestry<'s, 'p, F> {
+    fn new(parents: &'p HashMap<&'s str, Option<&'s str>>, marked: F) -> Self {
+        Ancestry {
+            parents,
+            marked,
+            known: HashMap::new(),
         }
-        chain.push(id);
-        next = parents.get(id).copied().flatten();
     }
-    chain
+
+    fn has_marked_ancestor(&mut self, span: &'s Span<'_>) -> bool {
+        let Some(parent) = span.parent.as_deref() else {
+            return false;
+        };
+        self.marked_or_under(parent)
+    }
+
+    fn marked_or_under(&mut self, id: &'s str) -> bool {
+        let mut path = Vec::new();
+        let mut next = Some(id);
+        let answer = loop {
+            let Some(id) = next else { break false };
+            match self.known.get(id) {
+                Some(Some(known)) => break *known,
+                Some(None) => break false,
+                None => {}
+            }
+            if (self.marked)(id) {
+                self.known.insert(id, Some(true));
+                break true;
+            }
+            self.known.insert(id, None);
+            path.push(id);
+            next = self.parents.get(id).copied().flatten();
+        };
+        for id in path {
+            self.known.insert(id, Some(answer));
+        }
+        answer
+    }
 }
 
 fn read_span(value: &Value, index: usize) -> Result<Span<'_>, TraceError> {
@@ -364,6 +394,31 @@ mod tests {
     }
 
     #[test]
+    fn a_chain_of_100000_spans_is_read_in_linear_time() {
+        let spans: Vec<Value> = (0..100_000)
+            .map(|i| {
+                json!({"span_id": format!("s{i}"),
+                       "parent_span_id": if i == 0 { Value::Null } else { json!(format!("s{}", i - 1)) },
+                       "attributes": {"mlflow.spanType": if i % 2 == 0 { "RETRIEVER" } else { "LLM" },
+                                      "mlflow.chat.tokenUsage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}})
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let summary = summarize(&json!({"data": {"spans": spans}})).unwrap();
+        // Only the top span counts: every other one is under it; only the
+        // top retriever is one.
+        assert_eq!(summary.usage.unwrap().total, 2);
+        assert_eq!(summary.retrieved_context, Some(vec![]));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // A cycle is no ancestor, and ends.
+        let cycle = json!({"data": {"spans": [
+            {"span_id": "a", "parent_span_id": "b", "attributes": {"mlflow.chat.tokenUsage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}},
+            {"span_id": "b", "parent_span_id": "a"}
+        ]}});
+        assert!(summarize(&cycle).is_ok());
+    }
+
+    #[test]
     fn not_a_trace_names_the_field() {
         let err = summarize(&json!({"info": {}})).unwrap_err();
         assert_eq!(err.path, "data.spans");
@@ -373,5 +428,32 @@ mod tests {
             err.to_string(),
             "data.spans[0].start_time: expected nanoseconds since 1970"
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::summarize;
+    use crate::arbitrary_json;
+
+    proptest! {
+        /// Any JSON, and any list of span-like objects, is a summary or an
+        /// error naming where: never a panic.
+        #[test]
+        fn any_json_is_summarized_or_refused(value in arbitrary_json::json()) {
+            let _ = summarize(&value);
+        }
+
+        #[test]
+        fn any_spans_are_summarized_or_refused(
+            spans in prop::collection::vec(arbitrary_json::object(arbitrary_json::json()), 0..12)
+        ) {
+            if let Err(error) = summarize(&json!({"data": {"spans": spans}})) {
+                prop_assert!(error.path.starts_with("data.spans"), "{}", error.path);
+            }
+        }
     }
 }

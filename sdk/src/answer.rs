@@ -542,3 +542,33 @@ mod tests {
         assert_eq!(only_yes.verdict(Scale::OneToFive), Verdict::Yes);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::parse;
+
+    proptest! {
+        /// Anything an LLM may answer is read or refused, never a panic.
+        #[test]
+        fn any_text_is_read_or_refused(text in ".{0,200}") {
+            let _ = parse(&text);
+        }
+
+        /// A well-formed verdict is read back as written, inside prose and
+        /// code fences too.
+        #[test]
+        fn a_verdict_is_read_as_written(
+            rationale in "[^\"\\\\]{0,60}",
+            yes in any::<bool>(),
+            before in "[a-zA-Z .]{0,20}",
+        ) {
+            let result = if yes { "yes" } else { "no" };
+            let json = serde_json::json!({"rationale": rationale, "result": result}).to_string();
+            let answer = parse(&format!("{before}\n```json\n{json}\n```")).unwrap();
+            prop_assert_eq!(answer.result, Some(yes));
+            prop_assert_eq!(answer.rationale, rationale.trim());
+        }
+    }
+}

@@ -122,6 +122,20 @@ pub async fn builtin_judge(host: &Host, name: &str) -> Judge {
     Judge::new(builtin(host, name).await, Settings::default())
 }
 
+/// `plugin` as a judge with `overrides` on the default limits.
+pub fn judge_with_limits(host: &Host, plugin: Plugin, overrides: gavel::LimitOverrides) -> Judge {
+    let limits = gavel::Limits::DEFAULT
+        .with_overrides(&overrides, host.maxima())
+        .expect("limits within the maxima");
+    Judge::new(
+        plugin,
+        Settings {
+            limits,
+            ..Settings::default()
+        },
+    )
+}
+
 /// A row from JSON, as the evaluation-set reader makes it.
 pub fn row(value: Value) -> Row {
     let Value::Object(object) = value else {

@@ -71,7 +71,7 @@ impl HttpAgent {
             .client
             .post(&self.url)
             .header("X-Gavel-Run", &self.run_id)
-            .header("X-Gavel-Request-Id", &request.request_id)
+            .header("X-Gavel-Request-Id", header_value(&request.request_id))
             .json(&body);
         if let Some(key) = &self.key {
             http = http.bearer_auth(key.expose());
@@ -111,5 +111,42 @@ impl HttpAgent {
                 self.url
             ))
         })
+    }
+}
+
+/// Longest request id sent in `X-Gavel-Request-Id`.
+const MAX_HEADER_ID_BYTES: usize = 256;
+
+/// A request id from the data as a header value: visible ASCII only
+/// (anything else, line breaks included, becomes `_`, so no header can be
+/// injected and no request fails to be built) and at most 256 bytes.
+fn header_value(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_HEADER_ID_BYTES)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_become_safe_header_values() {
+        assert_eq!(header_value("q1"), "q1");
+        assert_eq!(
+            header_value("a\r\nX-Injected: 1\u{1b}é"),
+            "a__X-Injected: 1__"
+        );
+        assert_eq!(header_value(&"x".repeat(1000)).len(), MAX_HEADER_ID_BYTES);
+        assert!(reqwest::header::HeaderValue::from_str(&header_value("\u{0}\u{7f}ü")).is_ok());
     }
 }

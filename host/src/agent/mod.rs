@@ -27,6 +27,8 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::llm::{Message, backoff, role_name};
+use crate::redact;
+use crate::text::{MAX_MESSAGE_BYTES, clean_plugin_text};
 pub use answer::AgentAnswer;
 
 /// The `[agent]` table of `gavel.toml`; `--agent`, `--agent-cmd` and the
@@ -148,19 +150,27 @@ impl AgentSpec {
         }))
     }
 
-    /// For `run.json`: a resumed run must talk to the same agent.
+    /// For `run.json`: a resumed run must talk to the same agent. Secrets
+    /// in the URL or the command are masked ([`crate::redact`]).
     pub fn describe(&self) -> Value {
         match &self.target {
             AgentTarget::Http {
                 url, format, model, ..
             } => json!({
-                "url": url,
+                "url": redact::urls_in_text(url),
                 "format": match format { AgentFormat::Openai => "openai", AgentFormat::Json => "json" },
                 "model": model,
             }),
-            AgentTarget::Command(command) => json!({ "command": command }),
+            AgentTarget::Command(command) => json!({ "command": redact::command(command) }),
         }
     }
+}
+
+/// An agent's error, bounded and clean (it quotes the agent's stderr and
+/// answers) and without secrets in the URLs it names (reqwest's errors name
+/// the URL as it was given).
+fn clean_error(error: &str) -> String {
+    redact::urls_in_text(&clean_plugin_text(error, MAX_MESSAGE_BYTES))
 }
 
 fn http_target(url: &str, flags: &AgentOverrides, table: &AgentTable) -> AgentTarget {
@@ -273,8 +283,15 @@ impl Agent {
         &self.spec
     }
 
-    /// Asks the agent; the error is the row's `agent/error_message`.
+    /// Asks the agent; the error is the row's `agent/error_message`: it
+    /// quotes what the agent said, so it is bounded and cleaned here.
     pub async fn call(&self, request: &AgentRequest) -> Result<AgentReply, String> {
+        self.call_once(request)
+            .await
+            .map_err(|error| clean_error(&error))
+    }
+
+    async fn call_once(&self, request: &AgentRequest) -> Result<AgentReply, String> {
         let mut retries = 0;
         loop {
             if let Some(why) = self.halted.get() {
@@ -334,6 +351,8 @@ impl Agent {
             } else {
                 error
             };
+            // The halt message reaches the terminal.
+            let error = clean_error(&error);
             let in_a_row = self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
             if in_a_row >= self.spec.failures_before_stop {
                 let _ = self.halted.set(format!(
@@ -351,11 +370,14 @@ impl Agent {
         }
     }
 
-    /// `agent http://...` or ``agent process `python3 agent.py` ``.
+    /// `agent http://...` or ``agent process `python3 agent.py` ``, secrets
+    /// masked: errors that name the agent are recorded.
     fn name(&self) -> String {
         match &self.spec.target {
-            AgentTarget::Http { url, .. } => format!("agent {url}"),
-            AgentTarget::Command(command) => format!("agent process `{command}`"),
+            AgentTarget::Http { url, .. } => format!("agent {}", redact::urls_in_text(url)),
+            AgentTarget::Command(command) => {
+                format!("agent process `{}`", redact::command(command))
+            }
         }
     }
 

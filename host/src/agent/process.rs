@@ -21,16 +21,27 @@ use super::AttemptError;
 
 /// Longest answer line read.
 const MAX_LINE_BYTES: usize = 16 << 20;
+/// Longest stderr line kept.
+const MAX_STDERR_LINE_BYTES: usize = crate::text::MAX_LINE_BYTES;
 /// stderr lines kept to explain a crash.
 const STDERR_TAIL_LINES: usize = 12;
+/// stderr lines of one process shown in the log; the rest are read (so the
+/// process never blocks on a full pipe) but not shown.
+const STDERR_LOGGED_LINES: usize = 1000;
 
 pub(super) struct ProcessPool {
     command: String,
+    /// The command with its secrets masked, for messages and logs.
+    shown: String,
     idle: Mutex<Vec<Worker>>,
 }
 
 struct Worker {
     child: Child,
+    /// The process group (the child's pid when started): `child.id()` is
+    /// gone once the child has exited, but what it started in the
+    /// background may still run.
+    group: Option<u32>,
     /// Taken to close it, which asks the process to exit.
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
@@ -41,6 +52,7 @@ struct Worker {
 impl ProcessPool {
     pub(super) fn new(command: String) -> ProcessPool {
         ProcessPool {
+            shown: crate::redact::command(&command),
             command,
             idle: Mutex::new(Vec::new()),
         }
@@ -81,14 +93,14 @@ impl ProcessPool {
                     let snippet: String = text.chars().take(200).collect();
                     Err(AttemptError::Fatal(format!(
                         "agent process `{}` answered a line that is not JSON ({e}): {snippet:?}",
-                        self.command
+                        self.shown
                     )))
                 }
             },
             Ok(None) => Err(self.died(worker).await),
             Err(LineError::TooLong) => Err(AttemptError::Fatal(format!(
                 "agent process `{}` answered a line longer than {} MiB",
-                self.command,
+                self.shown,
                 MAX_LINE_BYTES >> 20
             ))),
             Err(LineError::Io) => Err(self.died(worker).await),
@@ -109,7 +121,7 @@ impl ProcessPool {
         #[cfg(unix)]
         command.process_group(0);
         let mut child = command.spawn().map_err(|e| AttemptError::Retry {
-            message: format!("cannot start agent process `{}`: {e}", self.command),
+            message: format!("cannot start agent process `{}`: {e}", self.shown),
             retry_after: None,
         })?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
@@ -117,10 +129,11 @@ impl ProcessPool {
         else {
             unreachable!("all three streams are piped")
         };
-        tracing::debug!(command = %self.command, pid = child.id(), "started agent process");
+        tracing::debug!(command = %self.shown, pid = child.id(), "started agent process");
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let stderr_reader = tokio::spawn(read_stderr(stderr, tail.clone()));
         Ok(Worker {
+            group: child.id(),
             child,
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
@@ -151,7 +164,7 @@ impl ProcessPool {
         AttemptError::Retry {
             message: format!(
                 "agent process `{}` {how} before answering{stderr}",
-                self.command
+                self.shown
             ),
             retry_after: None,
         }
@@ -164,14 +177,11 @@ impl ProcessPool {
             .map(|mut idle| idle.drain(..).collect())
             .unwrap_or_default();
         let ends = workers.into_iter().map(|mut worker| async move {
-            // End of input is the protocol's way to say goodbye.
+            // End of input is the protocol's way to say goodbye; what the
+            // agent left running in the background is ended when the worker
+            // is dropped, whether it exited on its own or not.
             drop(worker.stdin.take());
-            if tokio::time::timeout(Duration::from_secs(2), worker.child.wait())
-                .await
-                .is_err()
-            {
-                kill_group(&worker.child);
-            }
+            let _ = tokio::time::timeout(Duration::from_secs(2), worker.child.wait()).await;
         });
         futures::future::join_all(ends).await;
     }
@@ -179,26 +189,40 @@ impl ProcessPool {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        // `kill_on_drop` ends `sh`; the group ends what it started.
-        kill_group(&self.child);
+        // `kill_on_drop` ends `sh`; the group ends what it started, even
+        // after `sh` itself has exited (the group lives while a member
+        // does, so its id is not reused meanwhile).
+        kill_group(self.group);
         self.stderr_reader.abort();
     }
 }
 
-fn kill_group(child: &Child) {
+fn kill_group(group: Option<u32>) {
     #[cfg(unix)]
-    if let Some(pid) = child
-        .id()
-        .and_then(|id| rustix::process::Pid::from_raw(id as i32))
-    {
+    if let Some(pid) = group.and_then(|id| rustix::process::Pid::from_raw(id as i32)) {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
+    #[cfg(not(unix))]
+    let _ = group;
 }
 
+/// Logs the agent's stderr (bounded, clean lines; at most
+/// [`STDERR_LOGGED_LINES`] of them) and keeps its last lines for a crash
+/// report.
 async fn read_stderr(stderr: tokio::process::ChildStderr, tail: Arc<Mutex<VecDeque<String>>>) {
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        tracing::info!(target: "gavel::agent", "{line}");
+    let mut reader = BufReader::new(stderr);
+    let mut logged = 0;
+    while let Some(line) = read_bounded_line(&mut reader, MAX_STDERR_LINE_BYTES).await {
+        let line = crate::text::clean_line(&line, MAX_STDERR_LINE_BYTES);
+        if logged < STDERR_LOGGED_LINES {
+            tracing::info!(target: "gavel::agent", "{line}");
+        } else if logged == STDERR_LOGGED_LINES {
+            tracing::info!(
+                target: "gavel::agent",
+                "the agent logged more than {STDERR_LOGGED_LINES} lines; the rest are not shown"
+            );
+        }
+        logged += 1;
         if let Ok(mut tail) = tail.lock() {
             if tail.len() == STDERR_TAIL_LINES {
                 tail.pop_front();
@@ -206,6 +230,44 @@ async fn read_stderr(stderr: tokio::process::ChildStderr, tail: Arc<Mutex<VecDeq
             tail.push_back(line);
         }
     }
+}
+
+/// The next line, lossily decoded, with at most `max` bytes of it kept (the
+/// rest of a longer line is read and dropped); `None` at end of file or on
+/// an error.
+async fn read_bounded_line(reader: &mut (impl AsyncBufRead + Unpin), max: usize) -> Option<String> {
+    let mut kept = Vec::new();
+    let mut dropped = 0usize;
+    loop {
+        let buffer = reader.fill_buf().await.ok()?;
+        if buffer.is_empty() {
+            if kept.is_empty() && dropped == 0 {
+                return None;
+            }
+            break;
+        }
+        let (taken, end) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (at + 1, true),
+            None => (buffer.len(), false),
+        };
+        let line = &buffer[..if end { taken - 1 } else { taken }];
+        let room = max.saturating_sub(kept.len()).min(line.len());
+        kept.extend_from_slice(&line[..room]);
+        dropped += line.len() - room;
+        reader.consume(taken);
+        if end {
+            break;
+        }
+    }
+    // A CRLF line ends as an LF one.
+    if dropped == 0 && kept.last() == Some(&b'\r') {
+        kept.pop();
+    }
+    let mut line = String::from_utf8_lossy(&kept).into_owned();
+    if dropped > 0 {
+        line.push_str(&format!("... ({dropped} bytes cut)"));
+    }
+    Some(line)
 }
 
 enum LineError {
@@ -237,5 +299,23 @@ async fn read_line(reader: &mut (impl AsyncBufRead + Unpin)) -> Result<Option<Ve
             }
             return Ok(Some(line));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stderr_lines_are_bounded_and_the_rest_of_a_long_line_dropped() {
+        let mut input = vec![b'x'; 5000];
+        input.extend_from_slice(b"\nshort\r\n\nlast");
+        let mut reader = BufReader::with_capacity(64, &input[..]);
+        let first = read_bounded_line(&mut reader, 100).await.unwrap();
+        assert_eq!(first, format!("{}... (4900 bytes cut)", "x".repeat(100)));
+        assert_eq!(read_bounded_line(&mut reader, 100).await.unwrap(), "short");
+        assert_eq!(read_bounded_line(&mut reader, 100).await.unwrap(), "");
+        assert_eq!(read_bounded_line(&mut reader, 100).await.unwrap(), "last");
+        assert_eq!(read_bounded_line(&mut reader, 100).await, None);
     }
 }

@@ -50,12 +50,15 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, CliError> {
     );
     for change in &comparison.changes {
         let flips: Vec<String> = change.flips.iter().map(ToString::to_string).collect();
+        // Requests and their ids come from the data: no escapes reach the
+        // terminal.
         let request: String = change.request.chars().take(60).collect();
         println!(
-            "  {:<11}  {}  {}  [{request}]",
+            "  {:<11}  {}  {}  [{}]",
             change.kind.as_str(),
-            change.request_id,
-            flips.join(", ")
+            gavel::text::clean_line(&change.request_id, gavel::text::MAX_LINE_BYTES),
+            flips.join(", "),
+            gavel::text::clean_line(&request, gavel::text::MAX_LINE_BYTES)
         );
     }
     if let Some(parent) = args.html.parent().filter(|p| !p.as_os_str().is_empty()) {

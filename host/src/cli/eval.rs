@@ -227,7 +227,10 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         .map(|(alias, endpoint)| {
             (
                 alias.to_owned(),
-                json!({"base_url": endpoint.base_url, "model": endpoint.model}),
+                json!({
+                    "base_url": gavel::redact::urls_in_text(&endpoint.base_url),
+                    "model": endpoint.model,
+                }),
             )
         })
         .collect();
@@ -386,7 +389,8 @@ fn print_summary(lines: &[SummaryLine]) {
         .filter(|l| !l.metric.ends_with("/error_count"))
         .map(|l| {
             [
-                l.metric.clone(),
+                // Guideline group names in metric names come from the data.
+                gavel::text::clean_line(&l.metric, gavel::text::MAX_LINE_BYTES),
                 value(&l.value),
                 l.rows.to_string(),
                 l.errors.to_string(),

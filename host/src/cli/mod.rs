@@ -208,6 +208,9 @@ pub fn main() -> ExitCode {
             } => endpoints::check(args).await,
         }
     });
+    // A compilation that overran its bound is still running on a blocking
+    // thread and cannot be stopped: exit without waiting for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(code) => code,
         Err(CliError { code, error }) => {

@@ -204,6 +204,20 @@ impl OpenAiClient {
         missing
     }
 
+    /// The endpoint `alias` and its key, or why it cannot be called.
+    fn endpoint(&self, alias: &str) -> Result<(&EndpointState, Option<&ApiKey>), String> {
+        let endpoint = self
+            .endpoints
+            .get(alias)
+            .ok_or_else(|| format!("no endpoint named '{alias}' is configured"))?;
+        let key = endpoint.key.as_ref().map_err(|var| {
+            format!(
+                "environment variable {var} is not set (endpoint '{alias}' reads its API key from it)"
+            )
+        })?;
+        Ok((endpoint, key.as_ref()))
+    }
+
     /// Sends one request in `mode`, without retries, cache or bookkeeping:
     /// what `gavel endpoints check` learns an endpoint from.
     pub async fn probe(
@@ -212,17 +226,10 @@ impl OpenAiClient {
         request: &ChatRequest,
         mode: StructuredOutput,
     ) -> Result<Probe, ProbeFailure> {
-        let endpoint = self.endpoints.get(alias).ok_or_else(|| {
-            ProbeFailure::Failed(format!("no endpoint named '{alias}' is configured"))
-        })?;
-        let key = endpoint.key.as_ref().map_err(|var| {
-            ProbeFailure::Failed(format!(
-                "environment variable {var} is not set (endpoint '{alias}' reads its API key from it)"
-            ))
-        })?;
+        let (endpoint, key) = self.endpoint(alias).map_err(ProbeFailure::Failed)?;
         let started = Instant::now();
         let prepared = self
-            .prepare(endpoint, key.as_ref(), request, mode)
+            .prepare(endpoint, key, request, mode)
             .map_err(|e| ProbeFailure::Failed(error_chain(&e)))?;
         let reply = self.exchange(endpoint, prepared, mode).await;
         let latency = started.elapsed();
@@ -241,14 +248,7 @@ impl OpenAiClient {
     }
 
     async fn call(&self, alias: &str, request: &ChatRequest) -> Result<ChatAnswer, LlmCallError> {
-        let endpoint = self.endpoints.get(alias).ok_or_else(|| {
-            LlmCallError::Upstream(format!("no endpoint named '{alias}' is configured"))
-        })?;
-        let key = endpoint.key.as_ref().map_err(|var| {
-            LlmCallError::Upstream(format!(
-                "environment variable {var} is not set (endpoint '{alias}' reads its API key from it)"
-            ))
-        })?;
+        let (endpoint, key) = self.endpoint(alias).map_err(LlmCallError::Upstream)?;
         if let Some(why) = endpoint.halted.get() {
             return Err(LlmCallError::Upstream(format!(
                 "endpoint '{alias}' is down: {why}"
@@ -265,7 +265,7 @@ impl OpenAiClient {
             return Ok(answer);
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let outcome = self.call_endpoint(endpoint, key.as_ref(), request).await;
+        let outcome = self.call_endpoint(endpoint, key, request).await;
         match &outcome {
             Ok(answer) => {
                 endpoint.failures_in_a_row.store(0, Ordering::Relaxed);

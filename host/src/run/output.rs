@@ -197,13 +197,15 @@ impl RunDir {
         let path = self.path.join(CSV);
         let mut writer = csv::Writer::from_path(&path).map_err(|e| io_error(&path)(e.into()))?;
         writer
-            .write_record(&columns)
+            .write_record(columns.iter().map(|c| csv_text(c)))
             .map_err(|e| io_error(&path)(e.into()))?;
         for row in rows()? {
             let row = row?;
             let cells = columns.iter().map(|column| match row.get(column) {
                 None | Some(Value::Null) => String::new(),
-                Some(Value::String(text)) => text.clone(),
+                Some(Value::String(text)) => csv_text(text),
+                // Numbers, booleans and JSON text: gavel's own, left as
+                // they are so that `-0.5` stays a number.
                 Some(other) => other.to_string(),
             });
             writer
@@ -212,5 +214,68 @@ impl RunDir {
         }
         writer.flush().map_err(io_error(&path))?;
         Ok(path)
+    }
+}
+
+/// A text cell, guarded against formula injection as OWASP recommends: a
+/// spreadsheet would run a cell starting with `=`, `+`, `-` or `@` (or a tab
+/// or carriage return before one) as a formula, so such a cell gets a
+/// leading `'`, which spreadsheets show as text.
+fn csv_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_text_cells_that_spreadsheets_would_run_are_quoted_numbers_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = RunDir::create(dir.path()).unwrap();
+        let mut row = Map::new();
+        for (key, value) in [
+            ("=cmd", serde_json::json!("=HYPERLINK(\"http://x\")")),
+            ("plus", serde_json::json!("+1")),
+            ("minus", serde_json::json!("-2+3")),
+            ("at", serde_json::json!("@SUM(A1)")),
+            ("tab", serde_json::json!("\t=1")),
+            ("cr", serde_json::json!("\r=1")),
+            ("plain", serde_json::json!("a=b")),
+            ("number", serde_json::json!(-0.5)),
+            ("list", serde_json::json!(["=x"])),
+        ] {
+            row.insert(key.to_owned(), value);
+        }
+        run.write_row(&row).unwrap();
+        let path = run.write_csv().unwrap();
+        let mut reader = csv::Reader::from_path(path).unwrap();
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(header[0], "'=cmd");
+        let record = reader.records().next().unwrap().unwrap();
+        let cells: Vec<&str> = record.iter().collect();
+        assert_eq!(
+            cells,
+            [
+                "'=HYPERLINK(\"http://x\")",
+                "'+1",
+                "'-2+3",
+                "'@SUM(A1)",
+                "'\t=1",
+                "'\r=1",
+                "a=b",
+                "-0.5",
+                "[\"=x\"]"
+            ]
+        );
     }
 }

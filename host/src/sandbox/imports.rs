@@ -7,7 +7,7 @@ use crate::bindings::{Completion, CompletionRequest, Level, LlmError, Row, Usage
 use crate::llm::{ChatRequest, LlmCallError};
 use crate::prompt::{Renderer, Variables};
 
-use super::{EvalState, LOG_CAP, sanitize};
+use super::{EvalState, LOG_CAP};
 
 impl types::Host for EvalState {}
 
@@ -70,13 +70,13 @@ impl prompt::Host for EvalState {
         overrides: Vec<Variable>,
     ) -> Result<String, String> {
         if overrides.is_empty() {
-            return render(&self.renderer, &template, &self.vars).await;
+            return render(&self.renderer, &self.judge, &template, &self.vars).await;
         }
         let mut vars = self.vars.clone();
         for Variable { name, value } in &overrides {
             vars.set(name, value);
         }
-        render(&self.renderer, &template, &vars).await
+        render(&self.renderer, &self.judge, &template, &vars).await
     }
 
     async fn render_row(
@@ -89,24 +89,28 @@ impl prompt::Host for EvalState {
         for Variable { name, value } in &overrides {
             vars.set(name, value);
         }
-        render(&self.renderer, &template, &vars).await
+        render(&self.renderer, &self.judge, &template, &vars).await
     }
 }
 
 /// Renders on the guest's fiber, but compiles a template it has not seen
 /// on a blocking thread: the template parser checks how much native stack
-/// is left, which it cannot tell on a fiber.
+/// is left, which it cannot tell on a fiber. The work is bounded by the
+/// renderer (linear templates, capped output), and compiled templates are
+/// cached under the judge's name, so a plugin can only evict its own.
 async fn render(
     renderer: &Arc<Renderer>,
+    judge: &Arc<str>,
     template: &str,
     vars: &Variables,
 ) -> Result<String, String> {
     let source = renderer.source(template, vars).map_err(|e| e.to_string())?;
-    let compiled = match renderer.cached(&source) {
+    let compiled = match renderer.cached(judge, &source) {
         Some(compiled) => compiled,
         None => {
             let renderer = renderer.clone();
-            tokio::task::spawn_blocking(move || renderer.compile(&source))
+            let judge = judge.clone();
+            tokio::task::spawn_blocking(move || renderer.compile(&judge, &source))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?
@@ -131,7 +135,7 @@ impl log::Host for EvalState {
             );
             return;
         }
-        let message = sanitize(&message);
+        let message = crate::text::clean_line(&message, crate::text::MAX_LINE_BYTES);
         match level {
             Level::Trace => tracing::trace!(judge, "{message}"),
             Level::Debug => tracing::debug!(judge, "{message}"),

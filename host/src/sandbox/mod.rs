@@ -288,16 +288,8 @@ fn trap_kind(error: &wasmtime::Error, state: &EvalState) -> FailureKind {
     }
 }
 
-/// Guest text reaches terminals and files: drop control characters other
-/// than newlines and tabs.
+/// Guest text reaches terminals and files: the host's one rule for plugin
+/// text (control characters out, bounded).
 pub(crate) fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
+    crate::text::clean_plugin_text(text, crate::text::MAX_MESSAGE_BYTES)
 }

@@ -131,6 +131,48 @@ impl Judge for Hostile {
             "huge_rationale" => Ok(Assessment::yes("x".repeat(8 << 20))),
             "bad_score" => Ok(Assessment::new(Verdict::Score(9), "nine out of five")),
             "wrong_chunks" => Ok(Assessment::yes("chunks").with_chunks(vec![Err("one".into()); 3])),
+            // 20 MB of error text full of terminal escape sequences: clear
+            // screen, window title, colours, a bell, a carriage return.
+            "huge_error" => Err(JudgeError::Failed(format!(
+                "\u{1b}[2J\u{1b}[H{}",
+                "\u{1b}]0;pwned\u{7}\u{1b}[31mRED\r\u{1b}[0m".repeat((20 << 20) / 23)
+            ))),
+            // A short rationale a spreadsheet would run and a terminal obey.
+            "escape_rationale" => Ok(Assessment::no(
+                "=HYPERLINK(\"http://evil.example\")\u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}31m\u{202e}txt.exe",
+            )),
+            // The host does the work: ~52,000 references to a 1 MiB value
+            // (52 GB of prompt if nothing stops it).
+            "render_flood" => {
+                let big = "x".repeat(1 << 20);
+                let tags = options["tags"].as_u64().unwrap_or(52_000) as usize;
+                let template = "{{x}}".repeat(tags);
+                let prompt = gavel_sdk::prompt::render(&template, &[("x", &big)])?;
+                leaked(format!("rendered {} bytes", prompt.len()))
+            }
+            // Four nested loops over the variables: 100^4 iterations.
+            "render_loops" => {
+                let names: Vec<String> = (0..100).map(|i| format!("v{i}")).collect();
+                let vars: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+                let template = "{{#each this}}{{#each ../this}}{{#each ../../this}}{{#each ../../../this}}.{{/each}}{{/each}}{{/each}}{{/each}}";
+                let prompt = gavel_sdk::prompt::render(template, &vars)?;
+                leaked(format!("rendered {} bytes", prompt.len()))
+            }
+            // Handlebars' log helper writes to the host's log.
+            "render_log" => {
+                let template = "{{log \"spam from the template\"}}".repeat(1_000);
+                gavel_sdk::prompt::render(&template, &[])?;
+                leaked("logged through the template")
+            }
+            // Many distinct templates (10 MB): the host's template cache
+            // would grow with every one.
+            "render_many" => {
+                let filler = "y".repeat(100 << 10);
+                for i in 0..100 {
+                    gavel_sdk::prompt::render(&format!("{i} {filler} {{{{request}}}}"), &[])?;
+                }
+                Ok(Assessment::yes("rendered 100 templates"))
+            }
             other => Err(JudgeError::InvalidConfig(format!(
                 "unknown attack {other:?}"
             ))),
