@@ -193,6 +193,19 @@ async fn judge_with_config(toml: &str, env: &[(&str, &str)]) -> support::GavelOu
     .await
 }
 
+/// Runs `gavel judge safety` with `toml` as gavel.toml and `env`; it must
+/// succeed. The one request the server got, which leaves no secret behind
+/// in gavel's output.
+async fn the_request_with(llm: &TestLlm, toml: &str, env: &[(&str, &str)]) -> Recorded {
+    llm.clear();
+    let out = judge_with_config(toml, env).await;
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("secret") && !out.stderr.contains("secret"));
+    let mut requests = llm.requests();
+    assert_eq!(requests.len(), 1);
+    requests.remove(0)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn azure_databricks_and_gateways_get_their_routes_keys_and_headers() {
     let llm = TestLlm::start().await;
@@ -206,9 +219,7 @@ api_version = "2024-10-21"
 api_key_env = "AZURE_OPENAI_API_KEY"
 "#
     );
-    let out = judge_with_config(&azure, &[("AZURE_OPENAI_API_KEY", "az-secret")]).await;
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let request = &llm.requests()[0];
+    let request = the_request_with(&llm, &azure, &[("AZURE_OPENAI_API_KEY", "az-secret")]).await;
     assert_eq!(
         request.path,
         "/openai/deployments/gpt-4o-mini/chat/completions"
@@ -221,7 +232,6 @@ api_key_env = "AZURE_OPENAI_API_KEY"
         "the deployment names it"
     );
 
-    llm.clear();
     let databricks = format!(
         r#"[endpoints.judge]
 kind = "databricks"
@@ -230,9 +240,7 @@ model = "databricks-meta-llama-3-3-70b-instruct"
 api_key_env = "DATABRICKS_TOKEN"
 "#
     );
-    let out = judge_with_config(&databricks, &[("DATABRICKS_TOKEN", "dapi-secret")]).await;
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let request = &llm.requests()[0];
+    let request = the_request_with(&llm, &databricks, &[("DATABRICKS_TOKEN", "dapi-secret")]).await;
     assert_eq!(
         request.path,
         "/serving-endpoints/databricks-meta-llama-3-3-70b-instruct/invocations"
@@ -241,7 +249,6 @@ api_key_env = "DATABRICKS_TOKEN"
     assert!(request.body.get("model").is_none());
     assert!(request.body["messages"].is_array());
 
-    llm.clear();
     let gateway = format!(
         r#"[endpoints.judge]
 base_url = "{root}/v1"
@@ -251,9 +258,7 @@ api_key_header = "x-gateway-key"
 headers = {{ "x-route" = "judges", "x-team" = "search" }}
 "#
     );
-    let out = judge_with_config(&gateway, &[("GATEWAY_KEY", "gw-secret")]).await;
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let request = &llm.requests()[0];
+    let request = the_request_with(&llm, &gateway, &[("GATEWAY_KEY", "gw-secret")]).await;
     assert_eq!(request.path, "/v1/chat/completions");
     assert_eq!(
         request.header("x-gateway-key").as_deref(),
@@ -263,7 +268,6 @@ headers = {{ "x-route" = "judges", "x-team" = "search" }}
     assert_eq!(request.header("x-team").as_deref(), Some("search"));
     assert_eq!(request.authorization, None);
     assert_eq!(request.body["model"], "judge-large");
-    assert!(!out.stdout.contains("secret") && !out.stderr.contains("secret"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -428,52 +432,13 @@ async fn the_rag_example_against_a_llama_cpp_like_server_is_fully_judged() {
     llm.one_at_a_time();
     llm.script(|request| Reply::Delayed(Duration::from_millis(20), Box::new(llama_like(request))));
     let dir = tempfile::tempdir().unwrap();
-    let examples = support::workspace().join("examples");
-    let data = examples.join("rag.jsonl");
-    let config = examples.join("gavel.toml");
-    let out_dir = dir.path().join("run");
-    let url = llm.base_url();
-    let out = support::gavel(
-        dir.path(),
-        &[
-            "eval",
-            data.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--judge-base-url",
-            &url,
-            "--judge-model",
-            "qwen",
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let (out, out_dir) = support::eval_rag_example(dir.path(), &llm.base_url(), "qwen").await;
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let results = support::read_results(&out_dir);
     assert_eq!(results.len(), 5);
-    let mut judgments = 0;
-    for row in &results {
-        for (key, value) in row {
-            if key.ends_with("/error_message") || key.ends_with("/error_messages") {
-                assert!(
-                    value.is_null()
-                        || value
-                            .as_array()
-                            .is_some_and(|a| a.iter().all(Value::is_null)),
-                    "{key}: {value}"
-                );
-            }
-            if key.ends_with("/rating") && key.starts_with("response/llm_judged/") {
-                assert!(value == "yes" || value == "no", "{key}: {value}");
-                judgments += 1;
-            }
-        }
-    }
+    let (judgments, _) = support::every_judgment_rated(&results);
     assert!(judgments >= 20, "{judgments}");
-    let run: Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("run.json")).unwrap()).unwrap();
+    let run = support::read_run(&out_dir);
     assert_eq!(
         run["endpoints"]["judge"]["structured_output"],
         "json_object"

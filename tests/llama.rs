@@ -132,27 +132,8 @@ async fn a_real_llama_cpp_server_judges_every_row_of_the_rag_example() {
     assert!(report["usage"]["input_tokens"].as_u64().unwrap() > 0);
 
     // The README's command, as a new user runs it.
-    let examples = support::workspace().join("examples");
-    let out_dir = dir.path().join("run");
     let started = Instant::now();
-    let out = gavel(
-        dir.path(),
-        &[
-            "eval",
-            examples.join("rag.jsonl").to_str().unwrap(),
-            "--config",
-            examples.join("gavel.toml").to_str().unwrap(),
-            "--judge-base-url",
-            &url,
-            "--judge-model",
-            MODEL,
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--no-cache",
-        ],
-        &[],
-    )
-    .await;
+    let (out, out_dir) = support::eval_rag_example(dir.path(), &url, MODEL).await;
     let elapsed = started.elapsed();
     assert_eq!(
         out.code,
@@ -164,32 +145,8 @@ async fn a_real_llama_cpp_server_judges_every_row_of_the_rag_example() {
     );
     let results = read_results(&out_dir);
     assert_eq!(results.len(), 5);
-    let (mut rated, mut chunks) = (0, 0);
-    for row in &results {
-        for (key, value) in row {
-            if key.ends_with("/error_message") {
-                assert!(value.is_null(), "{key}: {value}");
-            }
-            if key.ends_with("/error_messages") {
-                assert!(
-                    value.as_array().unwrap().iter().all(Value::is_null),
-                    "{key}: {value}"
-                );
-            }
-            if key.starts_with("response/llm_judged/") && key.ends_with("/rating") {
-                assert!(value == "yes" || value == "no", "{key}: {value}");
-                rated += 1;
-            }
-            if key.starts_with("retrieval/llm_judged/") && key.ends_with("/ratings") {
-                for rating in value.as_array().unwrap() {
-                    assert!(rating == "yes" || rating == "no", "{key}: {value}");
-                    chunks += 1;
-                }
-            }
-        }
-    }
-    let run: Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("run.json")).unwrap()).unwrap();
+    let (rated, chunks) = support::every_judgment_rated(&results);
+    let run = support::read_run(&out_dir);
     assert_eq!(
         run["endpoints"]["judge"]["structured_output"],
         "json_object"

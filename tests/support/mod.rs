@@ -144,6 +144,72 @@ pub fn row(value: Value) -> Row {
     row_from_json(object, 0).expect("valid test row")
 }
 
+/// The README's local-model command: `gavel eval examples/rag.jsonl --config
+/// examples/gavel.toml --judge-base-url URL --judge-model MODEL`, into
+/// `dir/run` (returned), without the response cache.
+pub async fn eval_rag_example(
+    dir: &std::path::Path,
+    base_url: &str,
+    model: &str,
+) -> (GavelOutput, PathBuf) {
+    let examples = workspace().join("examples");
+    let out_dir = dir.join("run");
+    let out = gavel(
+        dir,
+        &[
+            "eval",
+            examples.join("rag.jsonl").to_str().unwrap(),
+            "--config",
+            examples.join("gavel.toml").to_str().unwrap(),
+            "--judge-base-url",
+            base_url,
+            "--judge-model",
+            model,
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--no-cache",
+        ],
+        &[],
+    )
+    .await;
+    (out, out_dir)
+}
+
+/// Asserts that every judgment in a run's results has a rating and no
+/// error; returns how many answer judgments and chunk ratings there are.
+pub fn every_judgment_rated(results: &[serde_json::Map<String, Value>]) -> (usize, usize) {
+    let (mut rated, mut chunks) = (0, 0);
+    for row in results {
+        for (key, value) in row {
+            if key.ends_with("/error_message") {
+                assert!(value.is_null(), "{key}: {value}");
+            }
+            if key.ends_with("/error_messages") {
+                assert!(
+                    value.as_array().unwrap().iter().all(Value::is_null),
+                    "{key}: {value}"
+                );
+            }
+            if key.starts_with("response/llm_judged/") && key.ends_with("/rating") {
+                assert!(value == "yes" || value == "no", "{key}: {value}");
+                rated += 1;
+            }
+            if key.starts_with("retrieval/llm_judged/") && key.ends_with("/ratings") {
+                for rating in value.as_array().unwrap() {
+                    assert!(rating == "yes" || rating == "no", "{key}: {value}");
+                    chunks += 1;
+                }
+            }
+        }
+    }
+    (rated, chunks)
+}
+
+/// A run directory's `run.json`.
+pub fn read_run(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
+}
+
 /// A port nothing listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
