@@ -21,7 +21,11 @@ const BUILTINS: &[&str] = &[
 ];
 
 fn main() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Read when the script runs, not when it was compiled: cargo reuses a
+    // compiled build script for the same workspace checked out elsewhere.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let workspace = Path::new(&manifest_dir).join("..");
     let packages: Vec<(String, String)> = BUILTINS
         .iter()
         .map(|name| {
