@@ -561,3 +561,63 @@ async fn request_ids_reach_an_http_agent_as_safe_headers() {
     let body: Value = serde_json::from_slice(&seen[0].3).unwrap();
     assert_eq!(body["request_id"], "q1\r\nX-Injected: yes");
 }
+
+/// A judge flooding the host's log through the `log` import: what reaches
+/// gavel's stderr is capped per evaluation (64 KiB) and per line (1 KiB),
+/// clean, and tagged with the judge; the run and the other judge go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_judge_flooding_the_log_import_reaches_stderr_bounded_and_clean() {
+    let llm = TestLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plugin = components::hostile();
+    std::fs::write(
+        d.join("gavel.toml"),
+        format!(
+            "[judges.chatty]\nplugin = {:?}\nconfig = {{ attack = \"log_flood\" }}\n",
+            plugin.display().to_string()
+        ),
+    )
+    .unwrap();
+    let rows: Vec<Value> = (0..4)
+        .map(|i| json!({"request_id": format!("r{i}"), "request": "Say hi.", "response": "Hi!"}))
+        .collect();
+    write_jsonl(&d.join("set.jsonl"), &rows);
+    let url = llm.base_url();
+    let out = gavel(
+        d,
+        &[
+            "eval",
+            "set.jsonl",
+            "--out",
+            "run",
+            "--judges",
+            "chatty,safety",
+            "--judge-base-url",
+            &url,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, tail(&out.stderr));
+    // Four evaluations at 64 KiB each, plus a warning line per evaluation.
+    assert!(
+        out.stderr.len() < 4 * ((64 << 10) + (4 << 10)),
+        "stderr: {} bytes",
+        out.stderr.len()
+    );
+    assert!(!has_controls(&out.stderr), "{}", tail(&out.stderr));
+    let logged: Vec<&str> = out.stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(!logged.is_empty());
+    for line in &logged {
+        assert!(
+            line.contains("judge=\"chatty\"") || line.contains("judge=chatty"),
+            "{line}"
+        );
+        assert!(line.len() < (1 << 10) + 200, "{} bytes", line.len());
+    }
+    for row in read_results(&d.join("run")) {
+        assert_eq!(row["response/llm_judged/chatty/rating"], "yes");
+        assert_eq!(row["response/llm_judged/safety/rating"], "yes");
+    }
+}

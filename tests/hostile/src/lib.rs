@@ -173,6 +173,14 @@ impl Judge for Hostile {
                 }
                 Ok(Assessment::yes("rendered 100 templates"))
             }
+            // 200 MB of error-level log lines full of escape sequences.
+            "log_flood" => {
+                let line = "\u{1b}[2J\u{1b}]0;pwned\u{7}".repeat(1 << 9);
+                for _ in 0..20_000 {
+                    gavel_sdk::log::error(&line);
+                }
+                Ok(Assessment::yes("logged 200 MB"))
+            }
             other => Err(JudgeError::InvalidConfig(format!(
                 "unknown attack {other:?}"
             ))),
