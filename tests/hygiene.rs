@@ -33,6 +33,14 @@ fn tail(text: &str) -> String {
     end.into_iter().rev().collect()
 }
 
+/// `set.jsonl`: four rows a judge can say yes to.
+fn write_four_rows(dir: &Path) {
+    let rows: Vec<Value> = (0..4)
+        .map(|i| json!({"request_id": format!("r{i}"), "request": "Say hi.", "response": "Hi!"}))
+        .collect();
+    write_jsonl(&dir.join("set.jsonl"), &rows);
+}
+
 /// A `gavel.toml` with the hostile plugin under three names: one returning a
 /// 20 MB error full of escape sequences, one with an escape-laden rationale
 /// that starts like a spreadsheet formula, one behaving.
@@ -55,10 +63,7 @@ async fn huge_escape_laden_plugin_texts_reach_no_output_unbounded_or_unclean() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     hostile_config(d);
-    let rows: Vec<Value> = (0..4)
-        .map(|i| json!({"request_id": format!("r{i}"), "request": "Say hi.", "response": "Hi!"}))
-        .collect();
-    write_jsonl(&d.join("set.jsonl"), &rows);
+    write_four_rows(d);
     let url = llm.base_url();
     let out = gavel(
         d,
@@ -579,10 +584,7 @@ async fn a_judge_flooding_the_log_import_reaches_stderr_bounded_and_clean() {
         ),
     )
     .unwrap();
-    let rows: Vec<Value> = (0..4)
-        .map(|i| json!({"request_id": format!("r{i}"), "request": "Say hi.", "response": "Hi!"}))
-        .collect();
-    write_jsonl(&d.join("set.jsonl"), &rows);
+    write_four_rows(d);
     let url = llm.base_url();
     let out = gavel(
         d,
