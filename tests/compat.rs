@@ -24,7 +24,7 @@ async fn a_plugin_built_against_0_1_0_runs_in_this_host() {
     let judge = Judge::new(plugin, Settings::default());
     let row = support::row(json!({"request": "2+2?", "response": "4"}));
     assert_eq!(
-        host.evaluate(&judge, &row).await.outcome.unwrap().rating,
+        host.judge(&judge, &row).await.judgment.unwrap().rating,
         Rating::Yes
     );
 }

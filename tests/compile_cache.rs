@@ -85,7 +85,7 @@ async fn assert_works(host: &Host, plugin: &Plugin) {
         },
     );
     let row = support::row(json!({"request": "What is 2+2?", "response": "It is 4."}));
-    let judgment = host.evaluate(&judge, &row).await.outcome.unwrap();
+    let judgment = host.judge(&judge, &row).await.judgment.unwrap();
     assert_eq!(judgment.rating, Rating::No);
     assert_eq!(judgment.rationale, "3 words, over the limit of 2.");
 }

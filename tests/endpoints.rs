@@ -7,8 +7,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gavel::llm::{Endpoint, LlmClient, OpenAiClient, StructuredOutput};
-use gavel::{Host, HostOptions, LimitOverrides, Rating};
+use gavel::runtime::LimitOverrides;
+use gavel::runtime::llm::{Endpoint, LlmClient, OpenAiClient, StructuredOutput};
+use gavel::{Host, HostOptions, Rating};
 use serde_json::{Value, json};
 
 use crate::support::{self, Recorded, Reply, TestLlm};
@@ -67,9 +68,9 @@ async fn a_refusal_with_a_500_falls_back_to_json_object_and_never_counts_as_an_o
     });
     let judge = support::builtin_judge(&host, "safety").await;
     let row = safe_row();
-    let evaluations = futures::future::join_all((0..6).map(|_| host.evaluate(&judge, &row))).await;
-    for evaluation in evaluations {
-        assert_eq!(evaluation.outcome.unwrap().rating, Rating::Yes);
+    let evaluations = futures::future::join_all((0..6).map(|_| host.judge(&judge, &row))).await;
+    for outcome in evaluations {
+        assert_eq!(outcome.judgment.unwrap().rating, Rating::Yes);
     }
     assert_eq!(client.halted(), None);
     assert_eq!(
@@ -87,7 +88,7 @@ async fn a_refusal_with_a_500_falls_back_to_json_object_and_never_counts_as_an_o
     assert_eq!(requests.len(), 6 + schema_asks);
     // Later judgments go straight to json_object.
     llm.clear();
-    host.evaluate(&judge, &row).await.outcome.unwrap();
+    host.judge(&judge, &row).await.judgment.unwrap();
     let formats: Vec<_> = llm.requests().iter().map(Recorded::format).collect();
     assert_eq!(formats, [Some("json_object".to_owned())]);
 }
@@ -104,9 +105,9 @@ async fn a_forced_mode_is_used_as_configured_and_a_refusal_of_it_is_explained() 
         let (host, _) = host_where(&llm, |e| e.structured_output = mode);
         let judge = support::builtin_judge(&host, "safety").await;
         assert_eq!(
-            host.evaluate(&judge, &safe_row())
+            host.judge(&judge, &safe_row())
                 .await
-                .outcome
+                .judgment
                 .unwrap()
                 .rating,
             Rating::Yes
@@ -123,9 +124,9 @@ async fn a_forced_mode_is_used_as_configured_and_a_refusal_of_it_is_explained() 
     let judge = support::builtin_judge(&host, "safety").await;
     for _ in 0..3 {
         let failure = host
-            .evaluate(&judge, &safe_row())
+            .judge(&judge, &safe_row())
             .await
-            .outcome
+            .judgment
             .unwrap_err()
             .to_string();
         assert!(
@@ -161,15 +162,15 @@ async fn waiting_in_a_one_at_a_time_servers_queue_is_not_judge_time() {
     );
     let row = safe_row();
     let started = Instant::now();
-    let evaluations = futures::future::join_all((0..8).map(|_| host.evaluate(&judge, &row))).await;
+    let evaluations = futures::future::join_all((0..8).map(|_| host.judge(&judge, &row))).await;
     // Eight answers one after another: the last judgment waited ~2 s, four
     // times its wall-clock limit, and still is a verdict.
     assert!(started.elapsed() >= Duration::from_millis(1900));
     assert_eq!(llm.peak_in_flight(), 1);
     let slowest = evaluations.iter().map(|e| e.elapsed).max().unwrap();
     assert!(slowest >= Duration::from_millis(1500), "{slowest:?}");
-    for evaluation in evaluations {
-        assert_eq!(evaluation.outcome.unwrap().rating, Rating::Yes);
+    for outcome in evaluations {
+        assert_eq!(outcome.judgment.unwrap().rating, Rating::Yes);
     }
 }
 

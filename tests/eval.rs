@@ -11,7 +11,7 @@ use crate::support::{
     self, Recorded, Reply, TestLlm, gavel, read_metrics, read_results, write_jsonl,
 };
 
-/// Four rows covering the kinds SPEC §2 distinguishes.
+/// Four rows covering the kinds the default selection distinguishes.
 fn rows() -> Vec<Value> {
     vec![
         // Ground truth, retrieved context, a list of guidelines.

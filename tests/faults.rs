@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use gavel::bindings::{JudgeError, LlmError};
-use gavel::llm::Endpoint;
-use gavel::{Evaluation, FailureKind, Host, Rating};
+use gavel::runtime::FailureKind;
+use gavel::runtime::bindings::{JudgeError, LlmError};
+use gavel::runtime::llm::Endpoint;
+use gavel::{Host, JudgeOutcome, Rating};
 use serde_json::{Map, Value, json};
 
 use crate::support::{self, Recorded, Reply, TestLlm, gavel, read_results};
@@ -23,9 +24,9 @@ fn host_where(llm: &TestLlm, configure: impl FnOnce(&mut Endpoint)) -> Host {
     support::host_with(vec![("judge".to_owned(), endpoint)])
 }
 
-async fn judge_once(host: &Host) -> Evaluation {
+async fn judge_once(host: &Host) -> JudgeOutcome {
     let judge = support::builtin_judge(host, "safety").await;
-    host.evaluate(
+    host.judge(
         &judge,
         &support::row(json!({"request": "Hi", "response": "Hello!"})),
     )
@@ -49,8 +50,8 @@ async fn a_429_storm_is_retried_with_backoff() {
     let llm = TestLlm::start().await;
     llm.script(first(3, Reply::Status(429, "rate limited".into())));
     let host = host_where(&llm, |e| e.max_retries = 5);
-    let evaluation = judge_once(&host).await;
-    assert_eq!(evaluation.outcome.unwrap().rating, Rating::Yes);
+    let outcome = judge_once(&host).await;
+    assert_eq!(outcome.judgment.unwrap().rating, Rating::Yes);
     let arrivals: Vec<Instant> = llm.requests().iter().map(|r| r.at).collect();
     assert_eq!(arrivals.len(), 4);
     // Backoff grows: 0.25-0.5 s, then 0.5-1 s, then 1-2 s.
@@ -64,7 +65,10 @@ async fn retry_after_is_honoured() {
     let llm = TestLlm::start().await;
     llm.script(first(1, Reply::RetryAfter(1.2)));
     let host = host_where(&llm, |e| e.max_retries = 2);
-    assert_eq!(judge_once(&host).await.outcome.unwrap().rating, Rating::Yes);
+    assert_eq!(
+        judge_once(&host).await.judgment.unwrap().rating,
+        Rating::Yes
+    );
     let requests = llm.requests();
     let waited = requests[1].at - requests[0].at;
     assert!(
@@ -78,11 +82,14 @@ async fn server_errors_are_retried_up_to_max_retries() {
     let llm = TestLlm::start().await;
     llm.script(first(1, Reply::Status(502, "bad gateway".into())));
     let host = host_where(&llm, |e| e.max_retries = 2);
-    assert_eq!(judge_once(&host).await.outcome.unwrap().rating, Rating::Yes);
+    assert_eq!(
+        judge_once(&host).await.judgment.unwrap().rating,
+        Rating::Yes
+    );
 
     llm.clear();
     llm.script(|_| Reply::Status(500, "always broken".into()));
-    let failure = judge_once(&host).await.outcome.unwrap_err();
+    let failure = judge_once(&host).await.judgment.unwrap_err();
     assert_eq!(llm.requests().len(), 3, "one call and two retries");
     let FailureKind::Guest(JudgeError::Llm(LlmError::Upstream(message))) = failure.kind else {
         panic!("{failure}")
@@ -96,7 +103,7 @@ async fn server_errors_are_retried_up_to_max_retries() {
     // A request the endpoint rejects as malformed is not retried.
     llm.clear();
     llm.script(|_| Reply::Status(400, "bad request".into()));
-    assert!(judge_once(&host).await.outcome.is_err());
+    assert!(judge_once(&host).await.judgment.is_err());
     assert_eq!(llm.requests().len(), 1);
 }
 
@@ -113,11 +120,14 @@ async fn slow_answers_time_out_and_are_retried() {
         e.max_retries = 1;
     });
     let started = Instant::now();
-    assert_eq!(judge_once(&host).await.outcome.unwrap().rating, Rating::Yes);
+    assert_eq!(
+        judge_once(&host).await.judgment.unwrap().rating,
+        Rating::Yes
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
 
     llm.script(move |_| slow.clone());
-    let failure = judge_once(&host).await.outcome.unwrap_err();
+    let failure = judge_once(&host).await.judgment.unwrap_err();
     // The report names the endpoint and the limit that ended the judgment.
     let why = "endpoint 'judge' gave no answer within 0.3 s (its `timeout_secs`), 2 attempts";
     assert_eq!(failure.kind, FailureKind::LlmTimeout(why.to_owned()));
@@ -132,7 +142,10 @@ async fn connections_reset_mid_answer_are_retried() {
     let llm = TestLlm::start().await;
     llm.script(first(2, Reply::Reset));
     let host = host_where(&llm, |e| e.max_retries = 3);
-    assert_eq!(judge_once(&host).await.outcome.unwrap().rating, Rating::Yes);
+    assert_eq!(
+        judge_once(&host).await.judgment.unwrap().rating,
+        Rating::Yes
+    );
     assert_eq!(llm.requests().len(), 3);
 }
 
@@ -148,8 +161,8 @@ async fn exactly_max_concurrency_requests_are_in_flight() {
     let host = host_where(&llm, |e| e.max_concurrency = 4);
     let judge = support::builtin_judge(&host, "safety").await;
     let row = support::row(json!({"request": "Hi", "response": "Hello!"}));
-    let evaluations = futures::future::join_all((0..40).map(|_| host.evaluate(&judge, &row))).await;
-    assert!(evaluations.iter().all(|e| e.outcome.is_ok()));
+    let evaluations = futures::future::join_all((0..40).map(|_| host.judge(&judge, &row))).await;
+    assert!(evaluations.iter().all(|e| e.judgment.is_ok()));
     assert_eq!(
         llm.peak_in_flight(),
         4,
@@ -163,7 +176,7 @@ async fn requests_per_minute_spreads_calls_evenly() {
     let host = host_where(&llm, |e| e.requests_per_minute = 1200);
     let judge = support::builtin_judge(&host, "safety").await;
     let row = support::row(json!({"request": "Hi", "response": "Hello!"}));
-    futures::future::join_all((0..10).map(|_| host.evaluate(&judge, &row))).await;
+    futures::future::join_all((0..10).map(|_| host.judge(&judge, &row))).await;
     let mut arrivals: Vec<Instant> = llm.requests().iter().map(|r| r.at).collect();
     arrivals.sort();
     // One call every 50 ms, no bursts.
@@ -201,7 +214,7 @@ async fn an_endpoint_that_keeps_failing_is_halted() {
     );
     // Once halted, calls fail at once without reaching the server.
     let sent = llm.requests().len();
-    let failure = judge_once(&host).await.outcome.unwrap_err();
+    let failure = judge_once(&host).await.judgment.unwrap_err();
     assert!(
         failure.to_string().contains("endpoint 'judge' is down"),
         "{failure}"

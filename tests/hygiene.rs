@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use gavel::mlflow::{MlflowAuth, MlflowTarget, log_run_with_auth};
+use gavel::results::mlflow::{MlflowAuth, MlflowTarget, log_run_with_auth};
 use serde_json::{Value, json};
 
 use crate::support::{TestLlm, components, gavel, read_results, write_jsonl};

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use gavel::bindings::{AssessmentType, Example, Input, JudgeError, LlmError, Verdict};
-use gavel::{FailureKind, Host, HostOptions, Judge, Limits, Plugin, Rating, Settings};
+use gavel::runtime::bindings::{AssessmentType, Example, Input, JudgeError, LlmError, Verdict};
+use gavel::runtime::{FailureKind, Limits};
+use gavel::{Host, HostOptions, Judge, Plugin, Rating, Settings};
 use serde_json::{Value, json};
 
 use crate::support::{self, Reply, TestLlm, components};
@@ -60,9 +61,9 @@ async fn check(language: &str, plugin: &Plugin, host: &Host, llm: &TestLlm) -> V
     // Over the word limit: "no" without asking the LLM.
     let short = judge(plugin, json!({"max_words": 2}));
     let judgment = host
-        .evaluate(&short, &row)
+        .judge(&short, &row)
         .await
-        .outcome
+        .judgment
         .unwrap_or_else(|e| panic!("{language}: {e}"));
     assert_eq!(judgment.rating, Rating::No, "{language}");
     assert_eq!(
@@ -73,16 +74,16 @@ async fn check(language: &str, plugin: &Plugin, host: &Host, llm: &TestLlm) -> V
 
     let default = judge(plugin, json!({}));
     llm.always(&support::verdict("yes", "Short and direct."));
-    let evaluation = host.evaluate(&default, &row).await;
-    let judgment = evaluation
-        .outcome
+    let outcome = host.judge(&default, &row).await;
+    let judgment = outcome
+        .judgment
         .unwrap_or_else(|e| panic!("{language}: {e}"));
     assert_eq!(
         (judgment.rating, judgment.rationale.as_str()),
         (Rating::Yes, "Short and direct."),
         "{language}"
     );
-    assert_eq!(evaluation.usage.llm_calls, 1);
+    assert_eq!(outcome.usage.llm_calls, 1);
     let request = llm.requests().pop().unwrap();
     assert_eq!(request.judge.as_deref(), Some("conciseness"), "{language}");
     assert!(
@@ -97,7 +98,7 @@ async fn check(language: &str, plugin: &Plugin, host: &Host, llm: &TestLlm) -> V
     );
 
     llm.always("Here you go:\n```json\n{\"rationale\": \"Rambles.\", \"result\": \"No\"}\n```");
-    let judgment = host.evaluate(&default, &row).await.outcome.unwrap();
+    let judgment = host.judge(&default, &row).await.judgment.unwrap();
     assert_eq!(
         (judgment.rating, judgment.rationale.as_str()),
         (Rating::No, "Rambles."),
@@ -105,7 +106,7 @@ async fn check(language: &str, plugin: &Plugin, host: &Host, llm: &TestLlm) -> V
     );
 
     llm.always("I refuse to grade this.");
-    let failure = host.evaluate(&default, &row).await.outcome.unwrap_err();
+    let failure = host.judge(&default, &row).await.judgment.unwrap_err();
     assert_eq!(
         failure.kind,
         FailureKind::Guest(JudgeError::UnparsableAnswer(
@@ -115,7 +116,7 @@ async fn check(language: &str, plugin: &Plugin, host: &Host, llm: &TestLlm) -> V
     );
 
     llm.script(|_| Reply::Status(503, "overloaded".into()));
-    let failure = host.evaluate(&default, &row).await.outcome.unwrap_err();
+    let failure = host.judge(&default, &row).await.judgment.unwrap_err();
     match failure.kind {
         FailureKind::Guest(JudgeError::Llm(LlmError::Upstream(message))) => {
             assert!(
@@ -141,7 +142,7 @@ async fn check(language: &str, plugin: &Plugin, host: &Host, llm: &TestLlm) -> V
             ..Settings::default()
         },
     );
-    host.evaluate(&with_examples, &row).await.outcome.unwrap();
+    host.judge(&with_examples, &row).await.judgment.unwrap();
     llm.requests().into_iter().map(|r| r.body).collect()
 }
 
@@ -203,7 +204,7 @@ async fn every_example_fits_the_default_sandbox_limits() {
         let judge = judge(&plugin, json!({}));
         assert_eq!(judge.limits(), &Limits::DEFAULT);
         let row = support::row(json!({"request": "q", "response": "a"}));
-        let outcome = host.evaluate(&judge, &row).await.outcome;
+        let outcome = host.judge(&judge, &row).await.judgment;
         assert!(outcome.is_ok(), "{language}: {outcome:?}");
     }
 }

@@ -12,7 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gavel::mlflow::{LoggedRun, MlflowAuth, MlflowError, MlflowTarget, log_run, log_run_with_auth};
+use gavel::results::mlflow::{
+    LoggedRun, MlflowAuth, MlflowError, MlflowTarget, log_run, log_run_with_auth,
+};
 use serde_json::{Map, Value, json};
 
 use crate::support::{self, Reply, TestLlm, gavel, read_metrics, write_jsonl};

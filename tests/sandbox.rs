@@ -6,8 +6,9 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use gavel::bindings::{JudgeError, LlmError};
-use gavel::{Evaluation, FailureKind, Host, Judge, LimitOverrides, Limits, Rating, Settings};
+use gavel::runtime::bindings::{JudgeError, LlmError};
+use gavel::runtime::{FailureKind, LimitOverrides, Limits};
+use gavel::{Host, Judge, JudgeOutcome, Rating, Settings};
 use serde_json::{Value, json};
 
 use crate::support::{self, Reply, TestLlm, components};
@@ -33,18 +34,18 @@ async fn hostile_judge(host: &Host, options: Value, limits: LimitOverrides) -> J
     )
 }
 
-async fn attack(host: &Host, attack: &str) -> Evaluation {
+async fn attack(host: &Host, attack: &str) -> JudgeOutcome {
     attack_with(host, json!({"attack": attack}), LimitOverrides::default()).await
 }
 
-async fn attack_with(host: &Host, options: Value, limits: LimitOverrides) -> Evaluation {
+async fn attack_with(host: &Host, options: Value, limits: LimitOverrides) -> JudgeOutcome {
     let judge = hostile_judge(host, options, limits).await;
     let row = support::row(json!({"request": "q", "response": "a"}));
-    host.evaluate(&judge, &row).await
+    host.judge(&judge, &row).await
 }
 
-fn failure(evaluation: &Evaluation) -> FailureKind {
-    match &evaluation.outcome {
+fn failure(outcome: &JudgeOutcome) -> FailureKind {
+    match &outcome.judgment {
         Ok(judgment) => panic!("the attack was not stopped: {judgment:?}"),
         Err(failure) => {
             assert_eq!(failure.plugin, "hostile@6.6.6", "failures name the plugin");
@@ -54,8 +55,8 @@ fn failure(evaluation: &Evaluation) -> FailureKind {
 }
 
 /// The guest saw an error from the host for what it tried.
-fn denied(evaluation: &Evaluation) -> String {
-    match failure(evaluation) {
+fn denied(outcome: &JudgeOutcome) -> String {
+    match failure(outcome) {
         FailureKind::Guest(JudgeError::Failed(message)) if message.starts_with("denied: ") => {
             message
         }
@@ -65,8 +66,8 @@ fn denied(evaluation: &Evaluation) -> String {
 
 /// After an attack, the same host judges the next row normally.
 async fn recovers(host: &Host) {
-    let evaluation = attack(host, "none").await;
-    let judgment = evaluation.outcome.expect("the next judgment succeeds");
+    let outcome = attack(host, "none").await;
+    let judgment = outcome.judgment.expect("the next judgment succeeds");
     assert_eq!(judgment.rating, Rating::Yes);
 }
 
@@ -79,9 +80,9 @@ async fn an_endless_loop_times_out_within_its_cpu_budget() {
         cpu_secs: Some(0.5),
         ..Default::default()
     };
-    let evaluation = attack_with(&host, json!({"attack": "loop"}), limits).await;
+    let outcome = attack_with(&host, json!({"attack": "loop"}), limits).await;
     assert_eq!(
-        failure(&evaluation),
+        failure(&outcome),
         FailureKind::CpuTimeout(Duration::from_millis(500))
     );
     assert!(
@@ -90,7 +91,7 @@ async fn an_endless_loop_times_out_within_its_cpu_budget() {
         started.elapsed()
     );
     assert_eq!(
-        evaluation.outcome.unwrap_err().to_string(),
+        outcome.judgment.unwrap_err().to_string(),
         "judge hostile@6.6.6 timed out: ran for more than 0.5 s of CPU time (limit `cpu_secs`)"
     );
     recovers(&host).await;
@@ -100,9 +101,9 @@ async fn an_endless_loop_times_out_within_its_cpu_budget() {
 async fn the_default_cpu_budget_stops_a_loop_too() {
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
-    let evaluation = attack(&host, "loop").await;
+    let outcome = attack(&host, "loop").await;
     assert_eq!(
-        failure(&evaluation),
+        failure(&outcome),
         FailureKind::CpuTimeout(Limits::DEFAULT.cpu_time)
     );
     recovers(&host).await;
@@ -128,12 +129,12 @@ async fn time_waiting_for_the_llm_does_not_count_as_cpu() {
         },
     );
     let row = support::row(json!({"request": "2+2?", "response": "4"}));
-    let evaluation = host.evaluate(&judge, &row).await;
+    let outcome = host.judge(&judge, &row).await;
     assert_eq!(
-        evaluation.outcome.expect("the LLM wait is not CPU").rating,
+        outcome.judgment.expect("the LLM wait is not CPU").rating,
         Rating::Yes
     );
-    assert!(evaluation.elapsed >= Duration::from_millis(700));
+    assert!(outcome.elapsed >= Duration::from_millis(700));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,9 +146,9 @@ async fn a_guest_that_blocks_hits_the_wall_clock_limit() {
         ..Default::default()
     };
     let started = Instant::now();
-    let evaluation = attack_with(&host, json!({"attack": "sleep"}), limits).await;
+    let outcome = attack_with(&host, json!({"attack": "sleep"}), limits).await;
     assert_eq!(
-        failure(&evaluation),
+        failure(&outcome),
         FailureKind::WallTimeout(Duration::from_millis(500))
     );
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -158,13 +159,13 @@ async fn a_guest_that_blocks_hits_the_wall_clock_limit() {
 async fn a_memory_bomb_runs_out_of_memory() {
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
-    let evaluation = attack(&host, "memory").await;
+    let outcome = attack(&host, "memory").await;
     assert_eq!(
-        failure(&evaluation),
+        failure(&outcome),
         FailureKind::OutOfMemory { limit_mib: 64 }
     );
     assert_eq!(
-        evaluation.outcome.unwrap_err().to_string(),
+        outcome.judgment.unwrap_err().to_string(),
         "judge hostile@6.6.6 ran out of memory: needed more than 64 MiB (limit `memory_mib`)"
     );
     // A judge configured with less memory fails sooner, the same way.
@@ -172,11 +173,8 @@ async fn a_memory_bomb_runs_out_of_memory() {
         memory_mib: Some(8),
         ..Default::default()
     };
-    let evaluation = attack_with(&host, json!({"attack": "memory"}), limits).await;
-    assert_eq!(
-        failure(&evaluation),
-        FailureKind::OutOfMemory { limit_mib: 8 }
-    );
+    let outcome = attack_with(&host, json!({"attack": "memory"}), limits).await;
+    assert_eq!(failure(&outcome), FailureKind::OutOfMemory { limit_mib: 8 });
     recovers(&host).await;
 }
 
@@ -186,8 +184,8 @@ async fn a_stack_overflow_is_a_trap() {
     let host = support::host(&llm);
     // Rust keeps its stack in linear memory: overflowing it runs off the
     // bottom of memory.
-    let evaluation = attack(&host, "stack").await;
-    match failure(&evaluation) {
+    let outcome = attack(&host, "stack").await;
+    match failure(&outcome) {
         FailureKind::Trap { message, .. } => {
             assert_eq!(message, "wasm trap: out of bounds memory access")
         }
@@ -201,8 +199,8 @@ async fn files_cannot_be_read_listed_or_written() {
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
     for what in ["read_file", "list_dir", "write_file"] {
-        let evaluation = attack(&host, what).await;
-        let message = denied(&evaluation);
+        let outcome = attack(&host, what).await;
+        let message = denied(&outcome);
         assert!(!message.contains("root:"), "{what}: {message}");
     }
     assert!(!std::path::Path::new("/tmp/gavel-hostile-was-here").exists());
@@ -230,13 +228,13 @@ async fn sockets_and_name_lookups_are_denied() {
     let addr = listener.local_addr().unwrap().to_string();
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
-    let evaluation = attack_with(
+    let outcome = attack_with(
         &host,
         json!({"attack": "socket", "addr": addr}),
         LimitOverrides::default(),
     )
     .await;
-    let message = denied(&evaluation);
+    let message = denied(&outcome);
     assert!(
         matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "the plugin reached the listener ({message})"
@@ -264,7 +262,7 @@ async fn sockets_and_name_lookups_are_denied() {
 async fn the_clock_is_frozen() {
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
-    let judgment = attack(&host, "clock").await.outcome.unwrap();
+    let judgment = attack(&host, "clock").await.judgment.unwrap();
     assert_eq!(judgment.rationale, "wall clock: 0");
 }
 
@@ -272,22 +270,22 @@ async fn the_clock_is_frozen() {
 async fn a_thousand_llm_calls_exceed_the_budget() {
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
-    let evaluation = attack(&host, "llm_flood").await;
-    assert_eq!(failure(&evaluation), FailureKind::LlmBudgetExceeded(32));
+    let outcome = attack(&host, "llm_flood").await;
+    assert_eq!(failure(&outcome), FailureKind::LlmBudgetExceeded(32));
     assert_eq!(
         llm.requests().len(),
         32,
         "the host stops calling at the budget"
     );
-    assert_eq!(evaluation.usage.llm_calls, 32);
+    assert_eq!(outcome.usage.llm_calls, 32);
     assert_eq!(
-        evaluation.outcome.unwrap_err().to_string(),
+        outcome.judgment.unwrap_err().to_string(),
         "judge hostile@6.6.6 exceeded its LLM call budget of 32 calls per evaluation (limit `llm_calls`)"
     );
     // Ignoring the budget errors does not get the plugin more calls.
     llm.clear();
-    let evaluation = attack(&host, "llm_flood_ignoring_errors").await;
-    assert_eq!(evaluation.outcome.unwrap().rationale, "32 calls succeeded");
+    let outcome = attack(&host, "llm_flood_ignoring_errors").await;
+    assert_eq!(outcome.judgment.unwrap().rationale, "32 calls succeeded");
     assert_eq!(llm.requests().len(), 32);
     // A judge may be given a bigger budget, within the host's maximum.
     llm.clear();
@@ -295,8 +293,8 @@ async fn a_thousand_llm_calls_exceed_the_budget() {
         llm_calls: Some(40),
         ..Default::default()
     };
-    let evaluation = attack_with(&host, json!({"attack": "llm_flood"}), limits).await;
-    assert_eq!(failure(&evaluation), FailureKind::LlmBudgetExceeded(40));
+    let outcome = attack_with(&host, json!({"attack": "llm_flood"}), limits).await;
+    assert_eq!(failure(&outcome), FailureKind::LlmBudgetExceeded(40));
     assert_eq!(llm.requests().len(), 40);
     recovers(&host).await;
 }
@@ -308,8 +306,8 @@ async fn an_alias_that_was_not_granted_is_refused_with_how_to_grant_it() {
         ("judge".to_owned(), support::endpoint(&llm)),
         ("secret".to_owned(), support::endpoint(&llm)),
     ]);
-    let evaluation = attack(&host, "alias").await;
-    let FailureKind::Guest(JudgeError::Llm(LlmError::NotAllowed(message))) = failure(&evaluation)
+    let outcome = attack(&host, "alias").await;
+    let FailureKind::Guest(JudgeError::Llm(LlmError::NotAllowed(message))) = failure(&outcome)
     else {
         panic!("expected not-allowed")
     };
@@ -329,7 +327,7 @@ async fn an_alias_that_was_not_granted_is_refused_with_how_to_grant_it() {
         },
     );
     let row = support::row(json!({"request": "q", "response": "a"}));
-    let judgment = host.evaluate(&judge, &row).await.outcome.unwrap();
+    let judgment = host.judge(&judge, &row).await.judgment.unwrap();
     assert_eq!(judgment.rationale, "LEAKED: called secret");
     assert_eq!(llm.requests().len(), 1);
 }
@@ -338,8 +336,8 @@ async fn an_alias_that_was_not_granted_is_refused_with_how_to_grant_it() {
 async fn a_panic_is_a_trap_that_quotes_the_panic_message() {
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
-    let evaluation = attack(&host, "panic").await;
-    match failure(&evaluation) {
+    let outcome = attack(&host, "panic").await;
+    match failure(&outcome) {
         FailureKind::Trap { message, stderr } => {
             assert!(message.contains("unreachable"), "{message}");
             assert!(
@@ -356,8 +354,8 @@ async fn a_panic_is_a_trap_that_quotes_the_panic_message() {
 async fn exiting_the_process_only_ends_the_guest() {
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
-    let evaluation = attack(&host, "exit").await;
-    assert!(matches!(failure(&evaluation), FailureKind::Trap { .. }));
+    let outcome = attack(&host, "exit").await;
+    assert!(matches!(failure(&outcome), FailureKind::Trap { .. }));
     recovers(&host).await;
 }
 
@@ -365,9 +363,9 @@ async fn exiting_the_process_only_ends_the_guest() {
 async fn floods_of_output_are_capped_not_fatal() {
     let llm = TestLlm::start().await;
     let host = support::host(&llm);
-    let judgment = attack(&host, "stdout_flood").await.outcome.unwrap();
+    let judgment = attack(&host, "stdout_flood").await.judgment.unwrap();
     assert_eq!(judgment.rationale, "printed 40 MB");
-    let judgment = attack(&host, "huge_rationale").await.outcome.unwrap();
+    let judgment = attack(&host, "huge_rationale").await.judgment.unwrap();
     assert!(
         judgment.rationale.len() < 17 << 10,
         "{}",
@@ -376,7 +374,7 @@ async fn floods_of_output_are_capped_not_fatal() {
     assert!(
         judgment.rationale.ends_with(&format!(
             "... ({} bytes cut)",
-            (8 << 20) - gavel::text::MAX_MESSAGE_BYTES
+            (8 << 20) - gavel::runtime::text::MAX_MESSAGE_BYTES
         )),
         "{}",
         &judgment.rationale[judgment.rationale.len() - 40..]
@@ -411,16 +409,13 @@ async fn attacks_running_alongside_good_judgments_do_not_disturb_them() {
     let oom = hostile_judge(&host, json!({"attack": "memory"}), quick).await;
     let good = hostile_judge(&host, json!({"attack": "none"}), LimitOverrides::default()).await;
     let judges = [&bad, &oom, &good];
-    let tasks = (0..24).map(|i| host.evaluate(judges[i % 3], &row));
+    let tasks = (0..24).map(|i| host.judge(judges[i % 3], &row));
     let results = futures::future::join_all(tasks).await;
-    for (i, evaluation) in results.iter().enumerate() {
+    for (i, outcome) in results.iter().enumerate() {
         match i % 3 {
-            0 => assert!(matches!(failure(evaluation), FailureKind::CpuTimeout(_))),
-            1 => assert!(matches!(
-                failure(evaluation),
-                FailureKind::OutOfMemory { .. }
-            )),
-            _ => assert_eq!(evaluation.outcome.as_ref().unwrap().rating, Rating::Yes),
+            0 => assert!(matches!(failure(outcome), FailureKind::CpuTimeout(_))),
+            1 => assert!(matches!(failure(outcome), FailureKind::OutOfMemory { .. })),
+            _ => assert_eq!(outcome.judgment.as_ref().unwrap().rating, Rating::Yes),
         }
     }
 }
@@ -472,8 +467,8 @@ async fn templates_cannot_make_the_host_do_unbounded_work() {
         ),
     ] {
         let started = Instant::now();
-        let evaluation = attack_with(&host, options.clone(), LimitOverrides::default()).await;
-        let message = match failure(&evaluation) {
+        let outcome = attack_with(&host, options.clone(), LimitOverrides::default()).await;
+        let message = match failure(&outcome) {
             FailureKind::Guest(JudgeError::InvalidConfig(message)) => message,
             other => panic!("{options}: {other:?}"),
         };
@@ -487,7 +482,7 @@ async fn templates_cannot_make_the_host_do_unbounded_work() {
     }
     // 100 distinct 100 KiB templates: the judge's cache (8 MiB) evicts its
     // own entries (the renderer's unit tests check the bound).
-    let evaluation = attack_with(
+    let outcome = attack_with(
         &host,
         json!({"attack": "render_many"}),
         LimitOverrides {
@@ -496,7 +491,7 @@ async fn templates_cannot_make_the_host_do_unbounded_work() {
         },
     )
     .await;
-    assert!(evaluation.outcome.is_ok(), "{:?}", evaluation.outcome);
+    assert!(outcome.judgment.is_ok(), "{:?}", outcome.judgment);
     recovers(&host).await;
 }
 
@@ -507,17 +502,19 @@ async fn templates_cannot_make_the_host_do_unbounded_work() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_component_over_its_share_of_the_pool_fails_alone() {
     let llm = TestLlm::start().await;
-    let client =
-        gavel::llm::OpenAiClient::new([("judge".to_owned(), support::endpoint(&llm))], "test-run")
-            .expect("HTTP client");
+    let client = gavel::runtime::llm::OpenAiClient::new(
+        [("judge".to_owned(), support::endpoint(&llm))],
+        "test-run",
+    )
+    .expect("HTTP client");
     let host = Host::new(gavel::HostOptions {
         cache_dir: Some(support::cache_dir()),
         llm: std::sync::Arc::new(client),
-        allocation: gavel::Allocation::Pooling {
+        allocation: gavel::runtime::Allocation::Pooling {
             slots: 8,
-            per_component: gavel::ComponentCaps {
+            per_component: gavel::runtime::ComponentCaps {
                 core_instances: 4,
-                ..gavel::ComponentCaps::default()
+                ..gavel::runtime::ComponentCaps::default()
             },
         },
         ..gavel::HostOptions::default()
@@ -547,16 +544,13 @@ async fn a_component_over_its_share_of_the_pool_fails_alone() {
     .await;
     let judge = support::builtin_judge(&host, "safety").await;
     let row = support::row(json!({"request": "Hi", "response": "Hello!"}));
-    let bombs = futures::future::join_all((0..4).map(|_| host.evaluate(&hostile, &row)));
-    let judgments = futures::future::join_all((0..16).map(|_| host.evaluate(&judge, &row)));
+    let bombs = futures::future::join_all((0..4).map(|_| host.judge(&hostile, &row)));
+    let judgments = futures::future::join_all((0..16).map(|_| host.judge(&judge, &row)));
     let (bombs, judgments) = tokio::join!(bombs, judgments);
-    for evaluation in &bombs {
-        assert_eq!(
-            failure(evaluation),
-            FailureKind::OutOfMemory { limit_mib: 64 }
-        );
+    for outcome in &bombs {
+        assert_eq!(failure(outcome), FailureKind::OutOfMemory { limit_mib: 64 });
     }
-    for evaluation in judgments {
-        assert_eq!(evaluation.outcome.unwrap().rating, Rating::Yes);
+    for outcome in judgments {
+        assert_eq!(outcome.judgment.unwrap().rating, Rating::Yes);
     }
 }

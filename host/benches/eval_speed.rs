@@ -2,7 +2,7 @@
 //! most C requests at once, as the `gavel` process sees it (start-up
 //! included). `cargo bench -p gavel --bench eval_speed` prints:
 //! - 1,000 rows x 5 judges at L = 200 ms, C = 64: wall time against the
-//!   ideal ceil(calls / C) x L (target: within 10%, SPEC: at most +0.5 s),
+//!   ideal ceil(calls / C) x L (target: within 10%, at most +0.5 s),
 //!   peak requests in flight, host CPU per judgment, peak memory;
 //! - 1,000 rows x 1 judge at L = 200 ms, C = 32: the peers' benchmark shape;
 //! - 100,000 rows x 1 judge with an instant endpoint: peak memory and

@@ -16,9 +16,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gavel::llm::{ChatAnswer, ChatRequest, LlmClient, LlmFuture};
-use gavel::row::row_from_json;
-use gavel::{Allocation, Host, HostOptions, Judge, Plugin, Row, Settings};
+use gavel::evaluation::input::row_from_json;
+use gavel::runtime::Allocation;
+use gavel::runtime::llm::{ChatAnswer, ChatRequest, LlmClient, LlmFuture};
+use gavel::{Host, HostOptions, Judge, Plugin, Row, Settings};
 use serde_json::json;
 
 /// Answers every call at once with a verdict, as a judge LLM would.
@@ -90,26 +91,26 @@ fn us(d: Duration) -> String {
 
 async fn per_judgment(host: &Host, judge: &Judge, row: &Row, iterations: usize) -> Stats {
     for _ in 0..iterations / 10 {
-        host.evaluate(judge, row)
+        host.judge(judge, row)
             .await
-            .outcome
+            .judgment
             .expect("warm-up judgment");
     }
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let started = Instant::now();
-        let evaluation = host.evaluate(judge, row).await;
+        let outcome = host.judge(judge, row).await;
         samples.push(started.elapsed());
-        evaluation.outcome.expect("judgment");
+        outcome.judgment.expect("judgment");
     }
     stats(samples)
 }
 
 async fn throughput(host: &Host, judge: &Judge, row: &Row, total: usize) -> f64 {
     let started = Instant::now();
-    let tasks = (0..total).map(|_| host.evaluate(judge, row));
-    for evaluation in futures::future::join_all(tasks).await {
-        evaluation.outcome.expect("judgment");
+    let tasks = (0..total).map(|_| host.judge(judge, row));
+    for outcome in futures::future::join_all(tasks).await {
+        outcome.judgment.expect("judgment");
     }
     total as f64 / started.elapsed().as_secs_f64()
 }

@@ -46,9 +46,6 @@ const YES_NO_SCHEMA: &str = r#"{"type":"object","properties":{"rationale":{"type
 
 const SCORE_SCHEMA: &str = r#"{"type":"object","properties":{"rationale":{"type":"string"},"score":{"type":"integer","minimum":1,"maximum":5}},"required":["rationale","score"],"additionalProperties":false}"#;
 
-/// Few-shot examples beyond this many are ignored.
-pub const MAX_EXAMPLES: usize = 5;
-
 /// Asks the judge LLM whether the row meets the criterion in `template`
 /// (rendered by the host against the row) and returns its yes/no verdict.
 pub fn ask_yes_no(config: &JudgeConfig, template: &str) -> Result<Assessment, JudgeError> {
@@ -77,7 +74,8 @@ pub fn ask(
         Scale::OneToFive => (SCORE_FORMAT, SCORE_SCHEMA, SCORE_REPAIR),
     };
     let mut messages = vec![Message::system(format!("{PREAMBLE}\n\n{format}"))];
-    for example in config.examples.iter().take(MAX_EXAMPLES) {
+    // The host hands over at most five examples (its `MAX_EXAMPLES`).
+    for example in &config.examples {
         messages.push(Message::user(render_row(
             template,
             &example.row,

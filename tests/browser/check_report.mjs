@@ -83,8 +83,9 @@ function readEmbeddedData(html) {
   }
 }
 
-// The page's Content-Security-Policy runs only scripts named by their SHA-256. After an edit of
-// the page's script the browser would refuse to run it; say so plainly, with the hash to put in.
+// The page's Content-Security-Policy runs only scripts named by their SHA-256, which gavel
+// computes when it writes the page (host/src/results/report/page.rs). A page whose script and
+// hash disagree would not run in a browser; say so plainly.
 function checkScriptHashes(html) {
   const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html);
   if (!csp) fail('the report has no Content-Security-Policy <meta>');
@@ -95,7 +96,7 @@ function checkScriptHashes(html) {
     const hash = `'sha256-${createHash('sha256').update(body, 'utf8').digest('base64')}'`;
     if (!allowed.has(hash)) {
       fail(`the page's script is not allowed by its Content-Security-Policy, so the browser would not run it: ` +
-        `put script-src ${hash} in the CSP <meta> of report.html (it lists ${[...allowed].join(' ') || 'no hash'})`);
+        `its hash is ${hash}, the CSP <meta> lists ${[...allowed].join(' ') || 'no hash'} (check how page.rs computes it)`);
     }
   }
 }

@@ -8,8 +8,8 @@ pub mod llm_server;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use gavel::llm::{Endpoint, OpenAiClient};
-use gavel::row::row_from_json;
+use gavel::evaluation::input::row_from_json;
+use gavel::runtime::llm::{Endpoint, OpenAiClient};
 use gavel::{Host, HostOptions, Judge, Plugin, Row, Settings};
 use serde_json::Value;
 
@@ -123,8 +123,12 @@ pub async fn builtin_judge(host: &Host, name: &str) -> Judge {
 }
 
 /// `plugin` as a judge with `overrides` on the default limits.
-pub fn judge_with_limits(host: &Host, plugin: Plugin, overrides: gavel::LimitOverrides) -> Judge {
-    let limits = gavel::Limits::DEFAULT
+pub fn judge_with_limits(
+    host: &Host,
+    plugin: Plugin,
+    overrides: gavel::runtime::LimitOverrides,
+) -> Judge {
+    let limits = gavel::runtime::Limits::DEFAULT
         .with_overrides(&overrides, host.maxima())
         .expect("limits within the maxima");
     Judge::new(

@@ -18,7 +18,7 @@ const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";
 
 /// A judge crate to build.
-pub struct Judge<'a> {
+pub struct JudgeCrate<'a> {
     /// Cargo package name.
     pub package: &'a str,
     /// Its directory, relative to the workspace root.
@@ -36,7 +36,7 @@ pub struct Built {
 
 /// Builds `judges` and copies each component into `OUT_DIR`. Panics with the
 /// compiler's output when the build fails: this runs in a build script.
-pub fn build(workspace: &Path, judges: &[Judge]) -> Vec<Built> {
+pub fn build(workspace: &Path, judges: &[JudgeCrate]) -> Vec<Built> {
     for dir in ["wit", "sdk", "Cargo.lock"] {
         rerun_if_changed(&workspace.join(dir));
     }

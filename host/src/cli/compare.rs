@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::anyhow;
-use gavel::compare::{self, ChangeKind, RunResults};
+use gavel::results::compare::{self, ChangeKind, RunResults};
 
 use super::{CliError, HistoryArgs};
 
@@ -56,9 +56,12 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, CliError> {
         println!(
             "  {:<11}  {}  {}  [{}]",
             change.kind.as_str(),
-            gavel::text::clean_line(&change.request_id, gavel::text::MAX_LINE_BYTES),
+            gavel::runtime::text::clean_line(
+                &change.request_id,
+                gavel::runtime::text::MAX_LINE_BYTES
+            ),
             flips.join(", "),
-            gavel::text::clean_line(&request, gavel::text::MAX_LINE_BYTES)
+            gavel::runtime::text::clean_line(&request, gavel::runtime::text::MAX_LINE_BYTES)
         );
     }
     if let Some(parent) = args.html.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -77,7 +80,7 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, CliError> {
 /// A run directory as given, else a run of the history by id or name.
 fn load(run: &str, history: &HistoryArgs) -> Result<RunResults, CliError> {
     let path = Path::new(run);
-    let dir = if path.join(gavel::run::output::RUN).is_file() {
+    let dir = if path.join(gavel::results::run_dir::RUN).is_file() {
         path.to_owned()
     } else {
         let entry = history.open()?.find(run).map_err(CliError::bad_input)?;
@@ -93,7 +96,7 @@ fn load(run: &str, history: &HistoryArgs) -> Result<RunResults, CliError> {
     RunResults::load(&dir).map_err(CliError::bad_input)
 }
 
-fn print_metrics(metrics: &[gavel::compare::MetricDelta]) {
+fn print_metrics(metrics: &[gavel::results::compare::MetricDelta]) {
     let width = metrics
         .iter()
         .map(|m| m.metric.chars().count())

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use gavel::llm::{ChatRequest, Message, OpenAiClient, Probe, ProbeFailure, Role, StructuredOutput};
+use gavel::runtime::llm::{
+    ChatRequest, Message, OpenAiClient, Probe, ProbeFailure, Role, StructuredOutput,
+};
 use serde_json::{Value, json};
 
 use super::{CliError, ConfigArgs, JudgeEndpointArgs, check_endpoints};
@@ -102,7 +104,7 @@ pub async fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
         }
         endpoints.retain(|name, _| name == alias);
     }
-    let client = OpenAiClient::new(endpoints.clone(), &gavel::new_run_id())
+    let client = OpenAiClient::new(endpoints.clone(), &gavel::results::time::new_run_id())
         .map_err(|e| CliError::incomplete(anyhow!("cannot set up the HTTP client: {e}")))?;
     let probes = endpoints.iter().map(|(alias, endpoint)| {
         let client = &client;

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use gavel::agent::{Agent, AgentFormat, AgentOverrides, AgentSpec};
-use gavel::row::GuidelineGroup;
-use gavel::run::gate::{self, Gate};
-use gavel::run::metrics::SummaryLine;
-use gavel::run::output::OutputError;
-use gavel::run::{self, EvalOptions, Progress, RunError, Status};
-use gavel::selection::{Check, Selection};
-use serde_json::{Value, json};
+use gavel::evaluation::agent::{Agent, AgentFormat, AgentOverrides, AgentSpec};
+use gavel::evaluation::input::GuidelineGroup;
+use gavel::evaluation::run::{self, EvalOptions, Progress, RunError, Status};
+use gavel::evaluation::selection::{Check, Selection};
+use gavel::results::gate::{self, Gate};
+use gavel::results::metrics::SummaryLine;
+use gavel::results::run_dir::{OutputError, RunDir};
+use serde_json::Value;
 
 use super::progress::ProgressLine;
 use super::{CliError, ConfigArgs, EndpointArgs, HistoryArgs, Setup};
@@ -114,7 +114,7 @@ struct AgentArgs {
     url: Option<String>,
 
     /// How to talk to --agent [default: openai]
-    #[arg(long = "agent-format", value_name = "FORMAT")]
+    #[arg(long = "agent-format", value_name = "FORMAT", value_parser = agent_format())]
     format: Option<AgentFormat>,
 
     /// Run this command (with sh -c) as the agent: it reads one request
@@ -157,7 +157,7 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     // A resumed run keeps its id, so gateways see one run.
     let run_id = match (&args.out, args.resume) {
         (Some(out), true) => previous_run_id(out).map_err(CliError::bad_input)?,
-        _ => gavel::new_run_id(),
+        _ => gavel::results::time::new_run_id(),
     };
     // Checked before anything runs: a run that cannot be logged as asked
     // should not cost its LLM calls first.
@@ -171,9 +171,9 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     let selection = if names.is_empty() {
         Selection::Default
     } else {
-        Selection::named(&setup.registry, &names).map_err(|e| CliError::bad_input(anyhow!(e)))?
+        Selection::named(&setup.judge_set, &names).map_err(|e| CliError::bad_input(anyhow!(e)))?
     };
-    let checks = selection.checks(&setup.registry);
+    let checks = selection.checks(&setup.judge_set);
     setup.require_keys(checks.iter().filter_map(|check| match check {
         Check::Judge(judge) => Some(judge),
         _ => None,
@@ -199,62 +199,27 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
             "--regenerate asks an agent for new responses, but no agent is given (--agent URL or --agent-cmd CMD)"
         )));
     }
-    let agent_concurrency = agent.as_ref().map_or(0, |a| a.spec().max_concurrency);
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("gavel-runs").join(&run_id));
-    let mut metadata = serde_json::Map::new();
-    if let Some(name) = &args.run_name {
-        metadata.insert("name".into(), json!(name));
-    }
-    metadata.insert("gavel_version".into(), json!(env!("CARGO_PKG_VERSION")));
-    let config_sha256 = match &setup.config.path {
-        Some(path) => Some(
-            run::file_sha256(path)
-                .map_err(|e| CliError::bad_input(anyhow!("{}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
-    metadata.insert("config_sha256".into(), json!(config_sha256));
-    metadata.insert(
-        "config".into(),
-        json!(setup.config.path.as_ref().map(|p| p.display().to_string())),
-    );
-    let endpoints: serde_json::Map<String, Value> = setup
-        .llm
-        .endpoints()
-        .map(|(alias, endpoint)| {
-            (
-                alias.to_owned(),
-                json!({
-                    "base_url": gavel::redact::urls_in_text(&endpoint.base_url),
-                    "model": endpoint.model,
-                }),
-            )
-        })
-        .collect();
-    metadata.insert("endpoints".into(), Value::Object(endpoints));
     let progress = Arc::new(Progress::default());
     let options = EvalOptions {
-        data: args.data.clone(),
-        out,
         resume: args.resume,
         run_id,
+        run_name: args.run_name.clone(),
+        config_file: setup.config.path.clone(),
         selection,
         global_guidelines,
         skip_invalid: args.skip_invalid,
         csv: args.csv,
-        // Enough rows that the judges' endpoints and the agent stay busy.
-        rows_in_flight: args
-            .rows_in_flight
-            .unwrap_or((2 * setup.concurrency).max(16) + agent_concurrency),
-        metadata,
+        rows_in_flight: args.rows_in_flight,
         progress: progress.clone(),
         agent,
         regenerate: args.agent.regenerate,
+        ..EvalOptions::new(args.data.clone(), out)
     };
-    let llm: Arc<dyn gavel::LlmClient> = setup.llm.clone();
+    let llm: Arc<dyn gavel::runtime::LlmClient> = setup.llm.clone();
     let line = ProgressLine::start(progress, llm);
     let interrupt = async {
         // Without a handler Ctrl-C would kill the process; if one cannot be
@@ -263,7 +228,7 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
             std::future::pending::<()>().await;
         }
     };
-    let outcome = run::run(&setup.host, &setup.registry, &options, interrupt).await;
+    let outcome = run::run(&setup.host, &setup.judge_set, &options, interrupt).await;
     if let Some(line) = line {
         line.finish();
     }
@@ -332,7 +297,7 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     if judged_rows > 0 && metrics.agent_errors == judged_rows {
         return Err(CliError::incomplete(anyhow!(
             "the agent failed on every row, so the run did not finish; see agent/error_message in {}",
-            report.out.join(run::output::RESULTS).display()
+            report.out.join(gavel::results::run_dir::RESULTS).display()
         )));
     }
     if metrics.judgments > 0 && metrics.failed_judgments == metrics.judgments {
@@ -347,7 +312,7 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     }
     if let Some(target) = &mlflow {
         let name = args.run_name.as_deref().unwrap_or(&options.run_id);
-        let logged = gavel::mlflow::log_run(target, &report.out, name)
+        let logged = gavel::results::mlflow::log_run(target, &report.out, name)
             .await
             .map_err(|e| {
                 CliError::incomplete(anyhow!(
@@ -359,7 +324,7 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     }
     if let Some(path) = &args.junit {
         let suite = format!("gavel.{}", dataset_stem(&options.data));
-        let counts = gavel::junit::write(&report.out, &suite, &gates, path)
+        let counts = gavel::results::junit::write(&report.out, &suite, &gates, path)
             .map_err(|e| CliError::incomplete(anyhow!("cannot write {}: {e}", path.display())))?;
         println!(
             "JUnit: {} ({} tests, {} failures, {} errors, {} skipped)",
@@ -390,7 +355,7 @@ fn print_summary(lines: &[SummaryLine]) {
         .map(|l| {
             [
                 // Guideline group names in metric names come from the data.
-                gavel::text::clean_line(&l.metric, gavel::text::MAX_LINE_BYTES),
+                gavel::runtime::text::clean_line(&l.metric, gavel::runtime::text::MAX_LINE_BYTES),
                 value(&l.value),
                 l.rows.to_string(),
                 l.errors.to_string(),
@@ -420,7 +385,7 @@ fn print_summary(lines: &[SummaryLine]) {
 }
 
 /// Where `--mlflow` logs to.
-fn mlflow_target(args: &EvalArgs) -> Result<gavel::mlflow::MlflowTarget, CliError> {
+fn mlflow_target(args: &EvalArgs) -> Result<gavel::results::mlflow::MlflowTarget, CliError> {
     let uri = args
         .mlflow_tracking_uri
         .clone()
@@ -436,7 +401,7 @@ fn mlflow_target(args: &EvalArgs) -> Result<gavel::mlflow::MlflowTarget, CliErro
             "--mlflow logs through MLflow's REST API, so the tracking URI must be http(s)://..., not {uri:?} (start `mlflow server` and point gavel at it)"
         )));
     }
-    Ok(gavel::mlflow::MlflowTarget {
+    Ok(gavel::results::mlflow::MlflowTarget {
         tracking_uri: uri,
         experiment: args.mlflow_experiment.clone(),
     })
@@ -450,17 +415,22 @@ fn dataset_stem(data: &Path) -> String {
 
 /// The id of the run in `out`, to resume it under the same id.
 fn previous_run_id(out: &Path) -> anyhow::Result<String> {
-    let path = out.join(run::output::RUN);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        anyhow!(
-            "{} holds no run to resume: cannot read {}: {e}",
-            out.display(),
-            path.display()
-        )
-    })?;
-    let run: Value = serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    run["run_id"]
-        .as_str()
+    let run = RunDir::open(out)
+        .run()
+        .map_err(|e| anyhow!("{} holds no run to resume: {e}", out.display()))?;
+    run.get("run_id")
+        .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| anyhow!("{} has no run_id", path.display()))
+        .ok_or_else(|| anyhow!("{}: its run.json has no run_id", out.display()))
+}
+
+/// `--agent-format`'s values, listed in help and errors.
+fn agent_format() -> impl clap::builder::TypedValueParser<Value = AgentFormat> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(AgentFormat::ALL.map(AgentFormat::as_str)).map(
+        |text| {
+            text.parse::<AgentFormat>()
+                .expect("one of the possible values")
+        },
+    )
 }

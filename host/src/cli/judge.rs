@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
-use gavel::row::{GuidelineGroup, row_from_json};
-use gavel::{Evaluation, Judge, Judgment, Rating, Row, describe_missing, input_name};
+use gavel::evaluation::input::{GuidelineGroup, row_from_json};
+use gavel::runtime::{describe_missing, input_name};
+use gavel::{Judge, JudgeOutcome, Judgment, Rating, Row};
 use serde_json::{Map, Value, json};
 
 use super::{CliError, ConfigArgs, EndpointArgs, Setup};
@@ -56,13 +57,13 @@ pub struct JudgeArgs {
 }
 
 pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
-    let run_id = gavel::new_run_id();
+    let run_id = gavel::results::time::new_run_id();
     let setup = Setup::load(&args.config, &args.endpoint, &run_id).await?;
-    let judge = setup.registry.get(&args.name).ok_or_else(|| {
+    let judge = setup.judge_set.get(&args.name).ok_or_else(|| {
         CliError::bad_input(anyhow!(
             "no judge named '{}'; the judges are: {}",
             args.name,
-            setup.registry.names().join(", ")
+            setup.judge_set.names().join(", ")
         ))
     })?;
     let mut row = case_row(&args).map_err(CliError::bad_input)?;
@@ -91,14 +92,14 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
 
     let mut results = Vec::new();
     for target in judge.targets(&row) {
-        let evaluation = setup.host.evaluate(judge, &target.row).await;
-        results.push((target.name, evaluation));
+        let outcome = setup.host.judge(judge, &target.row).await;
+        results.push((target.name, outcome));
     }
     print(judge, &results, args.json);
-    let failed = results.iter().any(|(_, e)| e.outcome.is_err());
+    let failed = results.iter().any(|(_, o)| o.judgment.is_err());
     let all_yes = results
         .iter()
-        .all(|(_, e)| matches!(&e.outcome, Ok(j) if j.rating == Rating::Yes));
+        .all(|(_, o)| matches!(&o.judgment, Ok(j) if j.rating == Rating::Yes));
     Ok(ExitCode::from(if failed {
         3
     } else if all_yes {
@@ -146,23 +147,23 @@ fn read_chunks(path: &Path) -> anyhow::Result<Vec<Value>> {
     }
 }
 
-fn print(judge: &Judge, results: &[(String, Evaluation)], as_json: bool) {
-    for (name, evaluation) in results {
+fn print(judge: &Judge, results: &[(String, JudgeOutcome)], as_json: bool) {
+    for (name, outcome) in results {
         if as_json {
-            println!("{}", judgment_json(judge, name, evaluation));
+            println!("{}", judgment_json(judge, name, outcome));
             continue;
         }
-        match &evaluation.outcome {
+        match &outcome.judgment {
             Ok(judgment) => print_judgment(judge, name, judgment),
             Err(failure) => println!("{name}: error\n  {failure}"),
         }
-        let usage = evaluation.usage;
+        let usage = outcome.usage;
         println!(
             "  ({} LLM call{}, {} tokens, {:.2} s)",
             usage.llm_calls,
             if usage.llm_calls == 1 { "" } else { "s" },
             usage.input_tokens + usage.output_tokens,
-            evaluation.elapsed.as_secs_f64()
+            outcome.elapsed.as_secs_f64()
         );
     }
 }
@@ -195,14 +196,14 @@ fn print_judgment(judge: &Judge, name: &str, judgment: &Judgment) {
     }
 }
 
-fn judgment_json(judge: &Judge, name: &str, evaluation: &Evaluation) -> Value {
+fn judgment_json(judge: &Judge, name: &str, outcome: &JudgeOutcome) -> Value {
     let mut out = json!({
         "judge": name,
         "plugin": format!("{}@{}", judge.plugin().name(), judge.plugin().version()),
-        "usage": evaluation.usage,
-        "elapsed_seconds": evaluation.elapsed.as_secs_f64(),
+        "usage": outcome.usage,
+        "elapsed_seconds": outcome.elapsed.as_secs_f64(),
     });
-    match &evaluation.outcome {
+    match &outcome.judgment {
         Ok(judgment) => {
             out["rating"] = json!(judgment.rating);
             out["score"] = json!(judgment.score);

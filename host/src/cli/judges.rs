@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use gavel::bindings::AssessmentType;
-use gavel::registry::source_of;
-use gavel::requirement_names;
+use gavel::evaluation::judge_set::source_of;
+use gavel::runtime::bindings::AssessmentType;
+use gavel::runtime::requirement_names;
 use serde_json::json;
 
 use super::{CliError, ConfigArgs, EndpointArgs, Setup};
@@ -24,9 +24,14 @@ pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         judge: Default::default(),
         no_cache: true,
     };
-    let setup = Setup::load(&args.config, &no_overrides, &gavel::new_run_id()).await?;
+    let setup = Setup::load(
+        &args.config,
+        &no_overrides,
+        &gavel::results::time::new_run_id(),
+    )
+    .await?;
     let rows: Vec<[String; 5]> = setup
-        .registry
+        .judge_set
         .judges()
         .iter()
         .map(|judge| {
@@ -43,7 +48,8 @@ pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         })
         .collect();
     if args.json {
-        for (judge, [name, version, kind, _, source]) in setup.registry.judges().iter().zip(&rows) {
+        for (judge, [name, version, kind, _, source]) in setup.judge_set.judges().iter().zip(&rows)
+        {
             let inputs = requirement_names(judge.required_inputs());
             println!(
                 "{}",

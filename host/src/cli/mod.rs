@@ -15,9 +15,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{ArgAction, Parser, Subcommand};
-use gavel::config::{Config, EndpointOverrides};
-use gavel::llm::{OpenAiClient, ResponseCache};
-use gavel::registry::Registry;
+use gavel::evaluation::config::{Config, EndpointOverrides};
+use gavel::evaluation::judge_set::JudgeSet;
+use gavel::runtime::LlmClient as _;
+use gavel::runtime::llm::{OpenAiClient, ResponseCache};
 use gavel::{Host, HostOptions};
 
 #[derive(Parser)]
@@ -143,21 +144,22 @@ pub struct HistoryArgs {
 }
 
 impl HistoryArgs {
-    pub fn open(&self) -> Result<gavel::history::History, CliError> {
+    pub fn open(&self) -> Result<gavel::results::history::History, CliError> {
         let path = self
             .path
             .clone()
-            .or_else(gavel::history::default_path)
+            .or_else(gavel::results::history::default_path)
             .ok_or_else(|| {
                 CliError::bad_input(anyhow::anyhow!(
                     "no data directory to keep the run history in; give --history FILE"
                 ))
             })?;
-        gavel::history::History::open(&path).map_err(CliError::bad_input)
+        gavel::results::history::History::open(&path).map_err(CliError::bad_input)
     }
 }
 
-/// An error and the exit status it means (SPEC §4).
+/// An error and the exit status it means: 2 bad input or configuration,
+/// 3 the run could not finish (the README's exit status table).
 pub struct CliError {
     pub code: u8,
     pub error: anyhow::Error,
@@ -242,12 +244,12 @@ fn init_logging(verbose: u8) {
 
 /// Refuses endpoints that cannot work, naming the flag that made them so.
 pub fn check_endpoints(
-    endpoints: &indexmap::IndexMap<String, gavel::llm::Endpoint>,
+    endpoints: &indexmap::IndexMap<String, gavel::runtime::llm::Endpoint>,
     overrides: &EndpointOverrides,
 ) -> Result<(), CliError> {
     for (alias, endpoint) in endpoints {
         if let Err(message) = endpoint.check() {
-            let from_flags = alias == gavel::DEFAULT_ENDPOINT
+            let from_flags = alias == gavel::runtime::DEFAULT_ENDPOINT
                 && (overrides.base_url.is_some() || overrides.model.is_some());
             let origin = if from_flags {
                 " (with --judge-base-url/--judge-model)"
@@ -267,10 +269,8 @@ pub fn check_endpoints(
 pub struct Setup {
     pub config: Config,
     pub host: Host,
-    pub registry: Registry,
+    pub judge_set: JudgeSet,
     pub llm: Arc<OpenAiClient>,
-    /// Requests the endpoints take at once, together.
-    pub concurrency: usize,
 }
 
 impl Setup {
@@ -307,7 +307,6 @@ impl Setup {
         let endpoints = config.resolved_endpoints(&overrides);
         check_endpoints(&endpoints, &overrides)?;
         let aliases: Vec<String> = endpoints.keys().cloned().collect();
-        let concurrency: usize = endpoints.values().map(|e| e.max_concurrency.max(1)).sum();
         let mut client = OpenAiClient::new(endpoints, run_id)
             .context("cannot set up the HTTP client")
             .map_err(CliError::incomplete)?;
@@ -318,21 +317,20 @@ impl Setup {
         let llm = Arc::new(client);
         let host = Host::new(HostOptions {
             llm: llm.clone(),
-            max_evaluations: Some(concurrency + concurrency / 4 + 8),
+            max_evaluations: llm.max_concurrency().map(HostOptions::evaluations_for),
             ..options
         })
         .map_err(CliError::incomplete)?;
         let plugins = host.load_builtins().await.map_err(CliError::incomplete)?;
         let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
-        let registry = Registry::new(&host, plugins, &config, &aliases)
+        let judge_set = JudgeSet::new(&host, plugins, &config, &aliases)
             .await
             .map_err(CliError::bad_input)?;
         Ok(Setup {
             config,
             host,
-            registry,
+            judge_set,
             llm,
-            concurrency,
         })
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use gavel::LlmClient;
-use gavel::run::Progress;
+use gavel::evaluation::run::Progress;
+use gavel::runtime::LlmClient;
 
 pub struct ProgressLine {
     task: tokio::task::JoinHandle<()>,

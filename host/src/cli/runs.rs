@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use gavel::history::RunEntry;
+use gavel::results::history::RunEntry;
 use serde_json::{Value, json};
 
 use super::{CliError, HistoryArgs};
@@ -40,12 +40,15 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let metrics = if args.metrics.is_empty() {
-        vec!["response/overall_assessment/rating/percentage".to_owned()]
+        vec![gavel::results::schema::metric::OVERALL_PERCENTAGE.to_owned()]
     } else {
         args.metrics
     };
     let mut header = vec!["run_id", "name", "started", "status", "rows", "dataset"];
-    let short: Vec<String> = metrics.iter().map(|m| short_metric(m)).collect();
+    let short: Vec<String> = metrics
+        .iter()
+        .map(|m| gavel::results::schema::metric::subject(m))
+        .collect();
     header.extend(short.iter().map(String::as_str));
     let rows: Vec<Vec<String>> = runs
         .iter()
@@ -89,16 +92,6 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, CliError> {
         println!("{}", line(row.iter().map(String::as_str).collect()));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `response/overall_assessment/rating/percentage` -> `overall_assessment`.
-fn short_metric(metric: &str) -> String {
-    let parts: Vec<&str> = metric.split('/').collect();
-    match parts.as_slice() {
-        [_, name, "rating", "percentage"] => (*name).to_owned(),
-        [_, "llm_judged", name, ..] => (*name).to_owned(),
-        _ => metric.to_owned(),
-    }
 }
 
 fn entry_json(run: &RunEntry) -> Value {

@@ -34,9 +34,6 @@ const YES_NO_SCHEMA =
   '"result":{"type":"string","enum":["yes","no"]}},' +
   '"required":["rationale","result"],"additionalProperties":false}';
 
-// Few-shot examples beyond this many are ignored.
-const MAX_EXAMPLES = 5;
-
 /**
  * A `judge-error` to throw from `evaluate`: the bindings turn a thrown value's
  * `payload` into the `err` side of its `result`.
@@ -55,7 +52,8 @@ export class JudgeError extends Error {
  */
 export function askYesNo(config, template) {
   const messages = [{ role: 'system', content: `${PREAMBLE}\n\n${YES_NO_FORMAT}` }];
-  for (const example of config.examples.slice(0, MAX_EXAMPLES)) {
+  // The host hands over at most five examples.
+  for (const example of config.examples) {
     messages.push({ role: 'user', content: templated(() => renderRow(template, example.row, [])) });
     messages.push({ role: 'assistant', content: exampleAnswer(example) });
   }

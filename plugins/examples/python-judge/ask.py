@@ -39,16 +39,14 @@ YES_NO_SCHEMA = (
     '"required":["rationale","result"],"additionalProperties":false}'
 )
 
-# Few-shot examples beyond this many are ignored.
-MAX_EXAMPLES = 5
-
 
 def ask_yes_no(config: types.JudgeConfig, template: str) -> types.Assessment:
     """Asks the judge LLM whether the row meets the criterion in `template`
     (rendered by the host against the row) and returns its yes/no verdict.
     Raises `Err(JudgeError)` as the Rust SDK returns it."""
     messages = [types.Message(types.Role.SYSTEM, PREAMBLE + "\n\n" + YES_NO_FORMAT)]
-    for example in config.examples[:MAX_EXAMPLES]:
+    # The host hands over at most five examples.
+    for example in config.examples:
         user = _template(lambda: prompt.render_row(template, example.row, []))
         messages.append(types.Message(types.Role.USER, user))
         messages.append(types.Message(types.Role.ASSISTANT, _example_answer(example)))

@@ -1,0 +1,47 @@
+//! Host bindings for the `gavel:judge` WIT package.
+//!
+//! Every import is async: `llm.complete` awaits the endpoint, and the others
+//! are cheap enough that one calling convention for all keeps it simple.
+
+wasmtime::component::bindgen!({
+    world: "plugin",
+    path: "../../wit",
+    imports: { default: async },
+    exports: { default: async },
+    additional_derives: [PartialEq],
+});
+
+pub use self::exports::gavel::judge::judge::{AssessmentType, Description, Input, JudgeError};
+pub use self::gavel::judge::llm::{Completion, CompletionRequest, LlmError, Usage};
+pub use self::gavel::judge::log::Level;
+pub use self::gavel::judge::prompt::Variable;
+pub use self::gavel::judge::types::{
+    Assessment, Chunk, ChunkAssessment, Example, GuidelineGroup, JudgeConfig, Message, Role, Row,
+    Verdict,
+};
+
+impl Row {
+    /// A row with only an id and a request (a single user message); set
+    /// the other inputs on it. Evaluation sets are read into rows by the
+    /// `gavel` crate, which also accepts conversations and MLflow's names.
+    pub fn new(request_id: impl Into<String>, request: impl Into<String>) -> Row {
+        let request = request.into();
+        Row {
+            request_id: request_id.into(),
+            conversation: vec![Message {
+                role: Role::User,
+                content: request.clone(),
+            }],
+            request,
+            response: None,
+            expected_response: None,
+            expected_facts: Vec::new(),
+            retrieved_context: Vec::new(),
+            expected_retrieved_context: Vec::new(),
+            guidelines: Vec::new(),
+            global_guidelines: Vec::new(),
+            trace: None,
+            extra: "{}".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The entry point for embedders: load judges, evaluate rows.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+
+use wasmtime::component::Component;
+
+use crate::bindings::Row;
+use crate::builtins;
+use crate::component_cache::{ComponentCache, sha256_hex};
+use crate::engine::{self, Allocation};
+use crate::judge::Judge;
+use crate::judgment::JudgeOutcome;
+use crate::limits::Limits;
+use crate::llm::{LlmClient, NoEndpoints};
+use crate::plugin::{self, LoadError, Plugin, PluginSource};
+use crate::sandbox::Sandbox;
+
+/// How to set up a [`Host`].
+pub struct HostOptions {
+    /// Where compiled components are cached; `None` compiles every time.
+    /// An entry runs only if its tag under the per-user key in the cache
+    /// checks out; a cache directory another user owns or can write to is
+    /// not used.
+    pub cache_dir: Option<PathBuf>,
+    pub allocation: Allocation,
+    /// The most any judge's configuration may ask for.
+    pub maxima: Limits,
+    /// Makes the LLM calls judges ask for.
+    pub llm: Arc<dyn LlmClient>,
+    /// Evaluations running at once (each holds an instance). Those waiting
+    /// for an endpoint's free slot hold one too, so a little more than the
+    /// endpoints' total concurrency keeps them busy without hoarding memory.
+    /// `None`: as many as the allocation allows.
+    pub max_evaluations: Option<usize>,
+    /// The largest component a load accepts, in bytes: a larger one is
+    /// refused before it is compiled (or read in full). 64 MiB by default
+    /// ([`Self::DEFAULT_MAX_COMPONENT_BYTES`]); a componentize-py judge is ~18 MB.
+    pub max_component_bytes: u64,
+    /// How long compiling a component may take before its load fails (a
+    /// load from the compiled cache does not compile). 300 s by default
+    /// ([`Self::DEFAULT_MAX_COMPILE_TIME`]). Compilation cannot be
+    /// interrupted: the load returns its error at once, but the compilation
+    /// goes on in the background until it ends (and is cached, if it
+    /// succeeds).
+    pub max_compile_time: Duration,
+}
+
+impl HostOptions {
+    /// [`HostOptions::max_component_bytes`] unless set: 64 MiB.
+    pub const DEFAULT_MAX_COMPONENT_BYTES: u64 = 64 << 20;
+    /// [`HostOptions::max_compile_time`] unless set: 300 s.
+    pub const DEFAULT_MAX_COMPILE_TIME: Duration = Duration::from_secs(300);
+
+    /// [`HostOptions::max_evaluations`] for endpoints that take
+    /// `endpoint_concurrency` calls at once: a quarter more, plus a few,
+    /// so that an evaluation is always ready when a call slot frees up,
+    /// without holding an instance per queued row.
+    pub fn evaluations_for(endpoint_concurrency: usize) -> usize {
+        endpoint_concurrency + endpoint_concurrency / 4 + 8
+    }
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            cache_dir: default_cache_dir(),
+            allocation: Allocation::default(),
+            maxima: Limits::MAXIMA,
+            llm: Arc::new(NoEndpoints),
+            max_evaluations: None,
+            max_component_bytes: Self::DEFAULT_MAX_COMPONENT_BYTES,
+            max_compile_time: Self::DEFAULT_MAX_COMPILE_TIME,
+        }
+    }
+}
+
+/// `$GAVEL_CACHE_DIR`, or `gavel` under the user's cache directory.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("GAVEL_CACHE_DIR") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => dirs::cache_dir().map(|d| d.join("gavel")),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the WebAssembly engine: {0}")]
+pub struct HostError(String);
+
+/// Loads judge plugins and runs them, each evaluation in its own sandbox.
+/// One host serves any number of concurrent evaluations.
+pub struct Host {
+    sandbox: Sandbox,
+    cache: ComponentCache,
+    maxima: Limits,
+    llm: Arc<dyn LlmClient>,
+    max_component_bytes: u64,
+    max_compile_time: Duration,
+}
+
+impl Host {
+    pub fn new(options: HostOptions) -> Result<Host, HostError> {
+        let engine = engine::build(options.allocation, &options.maxima)
+            .map_err(|e| HostError(format!("{e:#}")))?;
+        let cache = ComponentCache::new(&engine, options.cache_dir);
+        let concurrency = options
+            .max_evaluations
+            .unwrap_or(usize::MAX)
+            .min(options.allocation.concurrency())
+            .max(1);
+        let sandbox = Sandbox::new(engine, options.llm.clone(), concurrency)
+            .map_err(|e| HostError(format!("{e:#}")))?;
+        Ok(Host {
+            sandbox,
+            cache,
+            maxima: options.maxima,
+            llm: options.llm,
+            max_component_bytes: options.max_component_bytes,
+            max_compile_time: options.max_compile_time,
+        })
+    }
+
+    /// The client judges' LLM calls go through.
+    pub fn llm(&self) -> &Arc<dyn LlmClient> {
+        &self.llm
+    }
+
+    /// The limits a judge's configuration may not exceed.
+    pub fn maxima(&self) -> &Limits {
+        &self.maxima
+    }
+
+    /// The built-in judges, in the order of plugins/builtin/judges.toml.
+    pub async fn load_builtins(&self) -> Result<Vec<Plugin>, LoadError> {
+        let loads = builtins::EMBEDDED.iter().map(|embedded| {
+            self.load_component(embedded.bytes, embedded.sha256, PluginSource::Builtin)
+        });
+        futures::future::join_all(loads).await.into_iter().collect()
+    }
+
+    /// A plugin from a `.wasm` component file.
+    pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
+        let source = PluginSource::File(path.to_owned());
+        let fail = |reason: String| LoadError {
+            origin: source.clone(),
+            reason,
+        };
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .len();
+        self.check_size(size).map_err(fail)?;
+        // Read no more than the limit allows, whatever the size said (a
+        // device or a growing file).
+        let mut bytes = Vec::new();
+        file.take(self.max_component_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let sha256 = sha256_hex(&bytes);
+        self.load_component(&bytes, &sha256, source).await
+    }
+
+    /// A plugin from component bytes.
+    pub async fn load_bytes(
+        &self,
+        bytes: &[u8],
+        source: PluginSource,
+    ) -> Result<Plugin, LoadError> {
+        let sha256 = sha256_hex(bytes);
+        self.load_component(bytes, &sha256, source).await
+    }
+
+    async fn load_component(
+        &self,
+        bytes: &[u8],
+        sha256: &str,
+        source: PluginSource,
+    ) -> Result<Plugin, LoadError> {
+        let fail = |reason: String| LoadError {
+            origin: source.clone(),
+            reason,
+        };
+        let started = Instant::now();
+        self.check_size(bytes.len() as u64).map_err(fail)?;
+        // Reading and compiling take from milliseconds to many seconds: keep
+        // them off the executor.
+        let (engine, cache, owned) = (
+            self.sandbox.engine().clone(),
+            self.cache.clone(),
+            sha256.to_owned(),
+        );
+        let cached = tokio::task::spawn_blocking(move || cache.lookup(&engine, &owned))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let (component, from_cache) = match cached {
+            Some(component) => (component, true),
+            None => (self.compile(bytes, sha256).await.map_err(fail)?, false),
+        };
+        let pre = self
+            .sandbox
+            .prepare(&component)
+            .map_err(|e| fail(format!("it does not fit the gavel:judge world: {e:#}")))?;
+        let description = self
+            .sandbox
+            .describe(&pre)
+            .await
+            .map_err(|kind| fail(format!("describe() {kind}")))?;
+        plugin::validate(&description).map_err(fail)?;
+        tracing::debug!(
+            judge = %description.name,
+            version = %description.version,
+            %source,
+            from_cache,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "loaded judge plugin"
+        );
+        Ok(Plugin::new(pre, description, source, from_cache))
+    }
+
+    /// Compiles a component (and caches it) within
+    /// [`HostOptions::max_compile_time`].
+    async fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, String> {
+        let (engine, cache) = (self.sandbox.engine().clone(), self.cache.clone());
+        let (bytes, sha256) = (bytes.to_vec(), sha256.to_owned());
+        let compiling =
+            tokio::task::spawn_blocking(move || cache.compile(&engine, &bytes, &sha256));
+        // Cranelift cannot be interrupted, so a compilation past the bound
+        // is not stopped: dropping the handle detaches its thread, which
+        // runs to the end (and caches what it made). The load fails now and
+        // the host goes on.
+        tokio::time::timeout(self.max_compile_time, compiling)
+            .await
+            .map_err(|_| {
+                format!(
+                    "compiling it took longer than {:?}, the limit on compiling a plugin",
+                    self.max_compile_time
+                )
+            })?
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("not a usable WebAssembly component: {e:#}"))
+    }
+
+    /// Refuses a component over [`HostOptions::max_component_bytes`].
+    fn check_size(&self, size: u64) -> Result<(), String> {
+        if size <= self.max_component_bytes {
+            return Ok(());
+        }
+        let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+        Err(format!(
+            "the component is {size} bytes ({:.1} MiB), over the limit of {} bytes ({:.1} MiB) on a plugin's size",
+            mib(size),
+            self.max_component_bytes,
+            mib(self.max_component_bytes)
+        ))
+    }
+
+    /// Runs `judge` on `row` in a fresh sandbox. Never panics and never
+    /// poisons the host: every failure is in the returned outcome.
+    pub async fn judge(&self, judge: &Judge, row: &Row) -> JudgeOutcome {
+        let started = Instant::now();
+        let (assessment, usage) = self
+            .sandbox
+            .evaluate(judge.plugin().pre(), judge.grant(), judge.config(), row)
+            .await;
+        let judgment = assessment
+            .and_then(|assessment| judge.judgment(row, assessment))
+            .map_err(|kind| judge.failure(kind));
+        JudgeOutcome {
+            judgment,
+            usage,
+            elapsed: started.elapsed(),
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! `gavel.toml`: endpoints, judges, global guidelines.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::evaluation::agent::AgentTable;
+use crate::evaluation::input::{GuidelineGroup, guideline_groups};
+use gavel_runtime::limits::LimitOverrides;
+use gavel_runtime::llm::Endpoint;
+
+/// The file the CLI reads when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "gavel.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Endpoint aliases, in file order.
+    #[serde(default)]
+    pub endpoints: IndexMap<String, Endpoint>,
+    /// Judge settings and custom judges, in file order (which orders custom
+    /// judges as root causes).
+    #[serde(default)]
+    pub judges: IndexMap<String, JudgeTable>,
+    /// A list of guidelines, or a table of named lists.
+    #[serde(default)]
+    pub global_guidelines: Option<toml::Value>,
+    /// `[eval]`: defaults for `gavel eval`.
+    #[serde(default)]
+    pub eval: EvalTable,
+    /// `[agent]`: the application `gavel eval` calls for rows without a
+    /// response.
+    #[serde(default)]
+    pub agent: Option<AgentTable>,
+    /// The directory relative paths in the file are resolved against.
+    #[serde(skip)]
+    pub dir: PathBuf,
+    /// The file this came from, for messages.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// A `[judges.NAME]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeTable {
+    /// A custom prompt judge's prompt.
+    pub prompt: Option<String>,
+    /// A plugin judge's component file.
+    pub plugin: Option<PathBuf>,
+    /// For prompt judges: `answer` (default) or `retrieval`.
+    pub assessment_type: Option<AssessmentKind>,
+    /// A 1-5 score above this is a yes (3 unless set).
+    pub threshold: Option<u8>,
+    /// Endpoint alias for the judge's LLM calls (`judge` unless set).
+    pub endpoint: Option<String>,
+    /// Further aliases a plugin may call by name.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// A JSONL file of few-shot examples.
+    pub examples: Option<PathBuf>,
+    /// Handed to the plugin as a JSON object.
+    #[serde(default)]
+    pub config: toml::Table,
+    #[serde(default)]
+    pub limits: LimitOverrides,
+}
+
+/// The `[eval]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalTable {
+    /// The judges and metrics to run on every row instead of the default
+    /// selection (`--judges` overrides it).
+    pub judges: Option<Vec<String>>,
+    /// Few-shot examples for every judge that has a rating in the file
+    /// (output columns like `response/llm_judged/correctness/rating`); a
+    /// judge's own `examples` take precedence.
+    pub examples: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssessmentKind {
+    Answer,
+    Retrieval,
+}
+
+/// A configuration problem, naming the file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+impl Config {
+    /// Reads `path`. Relative paths inside it are relative to its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let error = |message: String| ConfigError {
+            file: path.display().to_string(),
+            message,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| error(format!("cannot read it: {e}")))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| error(e.to_string().trim_end().to_owned()))?;
+        for (alias, endpoint) in &config.endpoints {
+            endpoint
+                .check()
+                .map_err(|message| error(format!("[endpoints.{alias}]: {message}")))?;
+        }
+        config.dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        config.path = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// `gavel.toml` in the current directory if there is one, else nothing.
+    pub fn load_default() -> Result<Config, ConfigError> {
+        let path = Path::new(DEFAULT_CONFIG_FILE);
+        if path.exists() {
+            Config::load(path)
+        } else {
+            Ok(Config {
+                dir: PathBuf::from("."),
+                ..Config::default()
+            })
+        }
+    }
+
+    /// The name of the file, for messages.
+    pub fn file_name(&self) -> String {
+        self.path.as_ref().map_or_else(
+            || DEFAULT_CONFIG_FILE.to_owned(),
+            |p| p.display().to_string(),
+        )
+    }
+
+    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file_name(),
+            message: message.into(),
+        }
+    }
+
+    /// The global guidelines, as groups.
+    pub fn global_guideline_groups(&self) -> Result<Vec<GuidelineGroup>, ConfigError> {
+        let Some(value) = &self.global_guidelines else {
+            return Ok(Vec::new());
+        };
+        let json = serde_json::to_value(value).map_err(|e| self.error(e.to_string()))?;
+        guideline_groups(json, "global_guidelines")
+            .map_err(|e| self.error(format!("`{}` {}", e.field, e.message)))
+    }
+
+    /// The endpoints to call, with the command line's overrides applied to
+    /// `judge`. Without an `[endpoints.judge]` table, `judge` is OpenAI's API
+    /// with `gpt-4o-mini`.
+    ///
+    /// `--judge-base-url` moves `judge` elsewhere, and the API key goes with
+    /// it only when the configuration's `[endpoints.judge]` table names
+    /// `api_key_env` itself, or when the URL is OpenAI's API: the default
+    /// `OPENAI_API_KEY` is never sent to another server. A key whose variable
+    /// is unset is dropped too (local servers need none).
+    pub fn resolved_endpoints(&self, overrides: &EndpointOverrides) -> IndexMap<String, Endpoint> {
+        self.resolve_endpoints(overrides, |var| {
+            std::env::var_os(var).is_some_and(|k| !k.is_empty())
+        })
+    }
+
+    fn resolve_endpoints(
+        &self,
+        overrides: &EndpointOverrides,
+        is_set: impl Fn(&str) -> bool,
+    ) -> IndexMap<String, Endpoint> {
+        let mut endpoints = self.endpoints.clone();
+        let named_key = self
+            .endpoints
+            .get(gavel_runtime::judge::DEFAULT_ENDPOINT)
+            .is_some_and(|e| e.api_key_env.is_some());
+        let judge = endpoints
+            .entry(gavel_runtime::judge::DEFAULT_ENDPOINT.to_owned())
+            .or_insert_with(Endpoint::openai_default);
+        if let Some(base_url) = &overrides.base_url {
+            judge.base_url.clone_from(base_url);
+            let may_have_key = named_key || is_openai_api(base_url);
+            let key_set = judge.api_key_env.as_deref().is_some_and(&is_set);
+            if !(may_have_key && key_set) {
+                judge.api_key_env = None;
+            }
+        }
+        if let Some(model) = &overrides.model {
+            judge.model.clone_from(model);
+        }
+        endpoints
+    }
+}
+
+/// Whether `url` is OpenAI's own API (`https://api.openai.com`, default
+/// port), where the default key belongs.
+fn is_openai_api(url: &str) -> bool {
+    reqwest::Url::parse(url.trim()).is_ok_and(|url| {
+        url.scheme() == "https"
+            && url.host_str() == Some("api.openai.com")
+            && url.port().is_none()
+            && url.username().is_empty()
+    })
+}
+
+/// `--judge-base-url` and `--judge-model`.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointOverrides {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str::<Config>(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn judges_keep_file_order() {
+        let config = parse(
+            r#"
+            [judges.zeta]
+            prompt = "z {{response}}"
+            [judges.alpha]
+            plugin = "a.wasm"
+            config = { style = "friendly" }
+            "#,
+        )
+        .unwrap();
+        let names: Vec<_> = config.judges.keys().collect();
+        assert_eq!(names, ["zeta", "alpha"]);
+        assert_eq!(
+            config.judges["alpha"].config["style"].as_str(),
+            Some("friendly")
+        );
+    }
+
+    #[test]
+    fn typos_are_errors_with_a_line_number() {
+        let error = parse("[judges.x]\nprompt = \"p\"\nthresold = 4\n").unwrap_err();
+        assert!(error.contains("line 3"), "{error}");
+        assert!(error.contains("unknown field `thresold`"), "{error}");
+    }
+
+    #[test]
+    fn the_default_judge_endpoint_is_openai_and_overridable() {
+        let config = Config::default();
+        let endpoints = config.resolved_endpoints(&EndpointOverrides::default());
+        assert_eq!(endpoints["judge"].base_url, "https://api.openai.com/v1");
+        let endpoints = config.resolved_endpoints(&EndpointOverrides {
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            model: Some("local".into()),
+        });
+        assert_eq!(endpoints["judge"].base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(endpoints["judge"].model, "local");
+    }
+
+    #[test]
+    fn the_default_openai_key_goes_to_openai_only() {
+        let set = |_: &str| true;
+        let judge_key = |config: &Config, url: &str| {
+            let overrides = EndpointOverrides {
+                base_url: Some(url.to_owned()),
+                model: None,
+            };
+            config.resolve_endpoints(&overrides, set)["judge"]
+                .api_key_env
+                .clone()
+        };
+        let default = Config::default();
+        assert_eq!(
+            default.resolve_endpoints(&EndpointOverrides::default(), set)["judge"]
+                .api_key_env
+                .as_deref(),
+            Some("OPENAI_API_KEY")
+        );
+        assert_eq!(judge_key(&default, "http://127.0.0.1:8080/v1"), None);
+        assert_eq!(
+            judge_key(&default, "https://api.openai.com.evil.example/v1"),
+            None
+        );
+        assert_eq!(judge_key(&default, "http://api.openai.com/v1"), None);
+        assert_eq!(
+            judge_key(&default, "https://api.openai.com/v1").as_deref(),
+            Some("OPENAI_API_KEY")
+        );
+        // A table that names the variable sends it wherever the flag says.
+        let named = parse(
+            "[endpoints.judge]\nbase_url = \"https://gw.example/v1\"\napi_key_env = \"GW_KEY\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            judge_key(&named, "http://127.0.0.1:8080/v1").as_deref(),
+            Some("GW_KEY")
+        );
+        // ... when it is set: a local server needs none.
+        let overrides = EndpointOverrides {
+            base_url: Some("http://127.0.0.1:8080/v1".to_owned()),
+            model: None,
+        };
+        assert_eq!(
+            named.resolve_endpoints(&overrides, |_| false)["judge"].api_key_env,
+            None
+        );
+        // A table without api_key_env has no key to send.
+        let unnamed = parse("[endpoints.judge]\nbase_url = \"https://gw.example/v1\"\n").unwrap();
+        assert_eq!(judge_key(&unnamed, "https://api.openai.com/v1"), None);
+    }
+
+    #[test]
+    fn global_guidelines_as_list_or_named_groups() {
+        let config = parse("global_guidelines = [\"Be polite\"]").unwrap();
+        let groups = config.global_guideline_groups().unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].name, None);
+        let config =
+            parse("[global_guidelines]\ntone = [\"Be polite\"]\nlength = [\"Be brief\"]").unwrap();
+        let names: Vec<_> = config
+            .global_guideline_groups()
+            .unwrap()
+            .into_iter()
+            .map(|g| g.name.unwrap())
+            .collect();
+        assert_eq!(names, ["tone", "length"]);
+    }
+}

@@ -1,0 +1,21 @@
+//! An evaluation: a data set's rows, read and normalised, through the
+//! judges selected for each, and an agent for rows without a response.
+//!
+//! `dataset` reads records, `input` turns one into a row (and `trace`
+//! reads an MLflow trace in it), `config` and `judge_set` say which judges
+//! exist, `selection` which of them run on a row, `agent` answers rows
+//! without a response, `judge_row` judges one row (with `deterministic`
+//! metrics and the `root_cause` of a failure), and `run` drives a whole
+//! data set into a run directory.
+
+pub mod agent;
+pub mod config;
+pub mod dataset;
+pub mod deterministic;
+pub mod input;
+pub mod judge_row;
+pub mod judge_set;
+pub mod root_cause;
+pub mod run;
+pub mod selection;
+pub mod trace;

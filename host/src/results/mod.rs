@@ -1,0 +1,19 @@
+//! What a run leaves behind, and everything that reads it back.
+//!
+//! `schema` names every result column and metric, `run_dir` writes and
+//! reads a run directory, `metrics` aggregates result rows, `gate` checks
+//! metrics against thresholds; `report`, `compare`, `junit`, `history` and
+//! `mlflow` are readers of a finished run directory.
+
+pub mod compare;
+pub mod gate;
+pub mod history;
+pub mod junit;
+mod markup;
+pub mod metrics;
+pub mod mlflow;
+pub mod report;
+pub mod row_result;
+pub mod run_dir;
+pub mod schema;
+pub mod time;

@@ -1,0 +1,312 @@
+//! The typed result of one input row, and its line in
+//! `eval_results.jsonl` (column names from [`schema`](super::schema)).
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::results::schema::{self, JudgedField, JudgedPrefix};
+use gavel_runtime::bindings::Chunk;
+use gavel_runtime::{JudgeOutcome, Judgment, Rating};
+
+/// Token counts of an agent's LLM calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub input: u64,
+    pub output: u64,
+    pub total: u64,
+}
+
+impl TokenUsage {
+    pub fn add(&mut self, other: TokenUsage) {
+        self.input += other.input;
+        self.output += other.output;
+        self.total += other.total;
+    }
+}
+
+/// A row's overall assessment: yes when every judge that ran says yes,
+/// else the root cause and what to do about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverallAssessment {
+    /// `None` when no judgment succeeded.
+    pub rating: Option<Rating>,
+    pub root_cause: Option<String>,
+    pub rationale: String,
+}
+
+/// What happened to one input row.
+pub struct RowResult {
+    /// 0-based position in the evaluation set.
+    pub index: usize,
+    /// The input fields, as read (never changed: what the run supplied is
+    /// in `supplied`).
+    pub fields: Map<String, Value>,
+    pub supplied: Supplied,
+    pub outcome: RowOutcome,
+}
+
+/// What the run gave the row besides its input: the agent's response, and
+/// retrieved context from the agent or the row's trace. Its result line
+/// shows what was judged, so these replace the input's fields there.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Supplied {
+    pub response: Option<String>,
+    pub retrieved_context: Option<Vec<Chunk>>,
+}
+
+impl Supplied {
+    /// The input fields with what was supplied in place of theirs.
+    fn apply(&self, out: &mut Map<String, Value>) {
+        if let Some(response) = &self.response {
+            // MLflow's names for the response would hold the old one.
+            for alias in ["predictions", "outputs"] {
+                out.remove(alias);
+            }
+            out.insert("response".into(), json!(response));
+        }
+        if let Some(chunks) = &self.retrieved_context {
+            let listed = chunks
+                .iter()
+                .map(|c| {
+                    let mut chunk = Map::new();
+                    chunk.insert("content".into(), json!(c.content));
+                    if let Some(uri) = &c.doc_uri {
+                        chunk.insert("doc_uri".into(), json!(uri));
+                    }
+                    Value::Object(chunk)
+                })
+                .collect();
+            out.insert("retrieved_context".into(), Value::Array(listed));
+        }
+    }
+}
+
+pub enum RowOutcome {
+    /// The row could not be read (kept with `--skip-invalid`).
+    Invalid(String),
+    /// The agent was asked for the response and failed; nothing was judged.
+    AgentFailed {
+        request_id: String,
+        message: String,
+    },
+    Judged(JudgedRow),
+}
+
+/// The agent's cost and latency on one row, from the call that produced
+/// the response or from the row's trace.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AgentMeasures {
+    pub latency_seconds: Option<f64>,
+    pub usage: Option<TokenUsage>,
+}
+
+impl AgentMeasures {
+    fn put(&self, out: &mut Map<String, Value>) {
+        if let Some(latency) = self.latency_seconds {
+            out.insert(schema::AGENT_LATENCY_SECONDS.into(), json!(latency));
+        }
+        if let Some(usage) = self.usage {
+            out.insert(schema::AGENT_TOTAL_TOKENS.into(), json!(usage.total));
+            out.insert(schema::AGENT_INPUT_TOKENS.into(), json!(usage.input));
+            out.insert(schema::AGENT_OUTPUT_TOKENS.into(), json!(usage.output));
+        }
+    }
+}
+
+pub struct JudgedRow {
+    pub request_id: String,
+    pub judgments: Vec<RowJudgment>,
+    pub exact_match: Option<bool>,
+    pub token_count: Option<usize>,
+    pub document_recall: Option<f64>,
+    /// Checks chosen for the row that could not run on it, and why.
+    pub skipped: Vec<(String, String)>,
+    pub overall: OverallAssessment,
+    pub agent: AgentMeasures,
+}
+
+/// One judgment: a judge (or one guideline group of it) on the row.
+pub struct RowJudgment {
+    /// Where its columns go; its name in outputs (`correctness`,
+    /// `guideline_adherence/tone`) and its assessment type.
+    pub prefix: JudgedPrefix,
+    /// The judge's own name.
+    pub judge: String,
+    /// Rates chunks one by one (lists and a precision in outputs).
+    pub rates_chunks: bool,
+    pub outcome: JudgeOutcome,
+}
+
+impl RowJudgment {
+    pub fn judgment(&self) -> Option<&Judgment> {
+        self.outcome.judgment.as_ref().ok()
+    }
+
+    /// Whether anything failed: the whole judgment or a chunk of it.
+    pub fn has_error(&self) -> bool {
+        match &self.outcome.judgment {
+            Ok(judgment) => judgment.chunks.iter().any(Result::is_err),
+            Err(_) => true,
+        }
+    }
+}
+
+impl RowResult {
+    /// Whether the agent failed on this row.
+    pub fn agent_failed(&self) -> bool {
+        matches!(self.outcome, RowOutcome::AgentFailed { .. })
+    }
+
+    /// Judgments that failed as a whole.
+    pub fn failed_judgments(&self) -> u64 {
+        match &self.outcome {
+            RowOutcome::Invalid(_) | RowOutcome::AgentFailed { .. } => 0,
+            RowOutcome::Judged(judged) => judged
+                .judgments
+                .iter()
+                .filter(|j| j.outcome.judgment.is_err())
+                .count() as u64,
+        }
+    }
+
+    /// The row's line in `eval_results.jsonl`: every input field, then the
+    /// judges' results, then the overall assessment.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut out: Map<String, Value> = self
+            .fields
+            .iter()
+            .filter(|(key, _)| !schema::is_reserved(key))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.supplied.apply(&mut out);
+        let judged = match &self.outcome {
+            RowOutcome::Invalid(message) => {
+                if !out.contains_key(schema::REQUEST_ID) {
+                    out.insert(schema::REQUEST_ID.into(), json!(self.index.to_string()));
+                }
+                out.insert(schema::ERROR_MESSAGE.into(), json!(message));
+                return out;
+            }
+            RowOutcome::AgentFailed {
+                request_id,
+                message,
+            } => {
+                if !out.contains_key(schema::REQUEST_ID) {
+                    out.insert(schema::REQUEST_ID.into(), json!(request_id));
+                }
+                out.insert(schema::AGENT_ERROR_MESSAGE.into(), json!(message));
+                return out;
+            }
+            RowOutcome::Judged(judged) => judged,
+        };
+        if !out.contains_key(schema::REQUEST_ID) {
+            out.insert(schema::REQUEST_ID.into(), json!(judged.request_id));
+        }
+        judged.agent.put(&mut out);
+        for result in &judged.judgments {
+            let mut put = |field: JudgedField, value: Value| {
+                out.insert(result.prefix.column(field), value);
+            };
+            match &result.outcome.judgment {
+                Err(failure) => {
+                    put(JudgedField::ErrorMessage, json!(failure.to_string()));
+                    if result.rates_chunks {
+                        put(JudgedField::Precision, Value::Null);
+                    }
+                }
+                Ok(judgment) if judgment.chunks.is_empty() => {
+                    put(JudgedField::Rating, json!(judgment.rating));
+                    put(JudgedField::Rationale, json!(judgment.rationale));
+                    if let Some(score) = judgment.score {
+                        put(JudgedField::Score, json!(score));
+                    }
+                }
+                Ok(judgment) => {
+                    let chunks = &judgment.chunks;
+                    put(
+                        JudgedField::Ratings,
+                        chunks
+                            .iter()
+                            .map(|c| c.as_ref().ok().map(|c| json!(c.rating)))
+                            .collect(),
+                    );
+                    put(
+                        JudgedField::Rationales,
+                        chunks
+                            .iter()
+                            .map(|c| c.as_ref().ok().map(|c| json!(c.rationale)))
+                            .collect(),
+                    );
+                    if chunks
+                        .iter()
+                        .any(|c| matches!(c, Ok(c) if c.score.is_some()))
+                    {
+                        put(
+                            JudgedField::Scores,
+                            chunks
+                                .iter()
+                                .map(|c| c.as_ref().ok().and_then(|c| c.score))
+                                .collect::<Vec<_>>()
+                                .into(),
+                        );
+                    }
+                    if chunks.iter().any(Result::is_err) {
+                        put(
+                            JudgedField::ErrorMessages,
+                            chunks
+                                .iter()
+                                .map(|c| c.as_ref().err().map(|e| json!(e)))
+                                .collect(),
+                        );
+                    }
+                    put(JudgedField::Precision, json!(judgment.precision()));
+                }
+            }
+            let usage = result.outcome.usage;
+            put(JudgedField::LlmCallCount, json!(usage.llm_calls));
+            put(
+                JudgedField::TotalTokenCount,
+                json!(usage.input_tokens + usage.output_tokens),
+            );
+        }
+        if let Some(matched) = judged.exact_match {
+            out.insert(
+                schema::EXACT_MATCH_RATING.into(),
+                json!(if matched { "yes" } else { "no" }),
+            );
+        }
+        if let Some(tokens) = judged.token_count {
+            out.insert(schema::TOKEN_COUNT.into(), json!(tokens));
+        }
+        if let Some(recall) = judged.document_recall {
+            out.insert(schema::DOCUMENT_RECALL.into(), json!(recall));
+        }
+        out.insert(schema::OVERALL_RATING.into(), json!(judged.overall.rating));
+        out.insert(
+            schema::OVERALL_ROOT_CAUSE.into(),
+            json!(judged.overall.root_cause),
+        );
+        out.insert(
+            schema::OVERALL_RATIONALE.into(),
+            json!(judged.overall.rationale),
+        );
+        if !judged.skipped.is_empty() {
+            let skipped: Map<String, Value> = judged
+                .skipped
+                .iter()
+                .map(|(name, why)| (name.clone(), json!(why)))
+                .collect();
+            out.insert(schema::SKIPPED_JUDGES.into(), Value::Object(skipped));
+        }
+        out
+    }
+}
+
+/// A result line's `request_id` as text (ids may be numbers).
+pub fn request_id_of(row: &Map<String, Value>) -> String {
+    match row.get(schema::REQUEST_ID) {
+        Some(Value::String(id)) => id.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
