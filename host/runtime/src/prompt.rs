@@ -10,7 +10,7 @@
 //! on an untrusted plugin's behalf and must bound it: a template may use
 //! variables, `{{#if}}`, `{{#unless}}` and `{{else}}`, nothing that loops,
 //! logs, looks up or recurses, so rendering is linear in the template; the
-//! output stops growing at [`MAX_OUTPUT_BYTES`] while it is produced; and
+//! output stops growing at `MAX_OUTPUT_BYTES` while it is produced; and
 //! each plugin's compiled templates are capped on their own.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! The typed result of one input row, and its line in
-//! `eval_results.jsonl` (column names from [`schema`](super::schema)).
+//! `eval_results.jsonl` (column names from [`super::schema`]).
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
