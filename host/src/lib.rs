@@ -16,23 +16,14 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use std::sync::Arc;
-//! use gavel::evaluation::config::{Config, EndpointOverrides};
-//! use gavel::evaluation::judge_set::JudgeSet;
-//! use gavel::evaluation::run::{self, EvalOptions};
-//! use gavel::runtime::llm::OpenAiClient;
-//! use gavel::{Host, HostOptions};
+//! use gavel::evaluation::config::Config;
+//! use gavel::evaluation::evaluator::{Evaluator, SetupOptions};
+//! use gavel::evaluation::run::EvalOptions;
 //!
 //! let config = Config::load("gavel.toml".as_ref())?;
-//! let endpoints = config.resolved_endpoints(&EndpointOverrides::default());
-//! let aliases: Vec<String> = endpoints.keys().cloned().collect();
-//! let llm = Arc::new(OpenAiClient::new(endpoints, "my-run")?);
-//! let host = Host::new(HostOptions { llm, ..HostOptions::default() })?;
-//! let plugins = host.load_builtins().await?;
-//! let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
-//! let judges = JudgeSet::new(&host, plugins, &config, &aliases).await?;
 //! let options = EvalOptions::new("examples/rag.jsonl", "gavel-runs/first");
-//! let report = run::run(&host, &judges, &options, std::future::pending()).await?;
+//! let evaluator = Evaluator::new(config, &SetupOptions::new(&options.run_id)).await?;
+//! let report = evaluator.run(&options, std::future::pending()).await?;
 //! println!("{:?}", report.metrics.to_json());
 //! # Ok(()) }
 //! ```

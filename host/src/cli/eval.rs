@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use gavel::evaluation::agent::{Agent, AgentFormat, AgentOverrides, AgentSpec};
 use gavel::evaluation::input::GuidelineGroup;
-use gavel::evaluation::run::{self, EvalOptions, Progress, RunError, Status};
+use gavel::evaluation::run::{EvalOptions, Progress, RunError, Status};
 use gavel::evaluation::selection::{Check, Selection};
 use gavel::results::gate::{self, Gate};
 use gavel::results::metrics::SummaryLine;
@@ -171,9 +171,9 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     let selection = if names.is_empty() {
         Selection::Default
     } else {
-        Selection::named(&setup.judge_set, &names).map_err(|e| CliError::bad_input(anyhow!(e)))?
+        Selection::named(&setup.judges, &names).map_err(|e| CliError::bad_input(anyhow!(e)))?
     };
-    let checks = selection.checks(&setup.judge_set);
+    let checks = selection.checks(&setup.judges);
     setup.require_keys(checks.iter().filter_map(|check| match check {
         Check::Judge(judge) => Some(judge),
         _ => None,
@@ -228,7 +228,7 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
             std::future::pending::<()>().await;
         }
     };
-    let outcome = run::run(&setup.host, &setup.judge_set, &options, interrupt).await;
+    let outcome = setup.run(&options, interrupt).await;
     if let Some(line) = line {
         line.finish();
     }

@@ -59,11 +59,11 @@ pub struct JudgeArgs {
 pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
     let run_id = gavel::results::time::new_run_id();
     let setup = Setup::load(&args.config, &args.endpoint, &run_id).await?;
-    let judge = setup.judge_set.get(&args.name).ok_or_else(|| {
+    let judge = setup.judges.get(&args.name).ok_or_else(|| {
         CliError::bad_input(anyhow!(
             "no judge named '{}'; the judges are: {}",
             args.name,
-            setup.judge_set.names().join(", ")
+            setup.judges.names().join(", ")
         ))
     })?;
     let mut row = case_row(&args).map_err(CliError::bad_input)?;

@@ -31,7 +31,7 @@ pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
     )
     .await?;
     let rows: Vec<[String; 5]> = setup
-        .judge_set
+        .judges
         .judges()
         .iter()
         .map(|judge| {
@@ -48,8 +48,7 @@ pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         })
         .collect();
     if args.json {
-        for (judge, [name, version, kind, _, source]) in setup.judge_set.judges().iter().zip(&rows)
-        {
+        for (judge, [name, version, kind, _, source]) in setup.judges.judges().iter().zip(&rows) {
             let inputs = requirement_names(judge.required_inputs());
             println!(
                 "{}",

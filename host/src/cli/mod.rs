@@ -11,15 +11,10 @@ mod runs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::Context as _;
 use clap::{ArgAction, Parser, Subcommand};
 use gavel::evaluation::config::{Config, EndpointOverrides};
-use gavel::evaluation::judge_set::JudgeSet;
-use gavel::runtime::LlmClient as _;
-use gavel::runtime::llm::{OpenAiClient, ResponseCache};
-use gavel::{Host, HostOptions};
+use gavel::evaluation::evaluator::{Evaluator, SetupError, SetupOptions};
 
 #[derive(Parser)]
 #[command(
@@ -242,35 +237,34 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-/// Refuses endpoints that cannot work, naming the flag that made them so.
+/// Refuses endpoints that cannot work, naming the flag that made them so
+/// (for commands that only talk to endpoints).
 pub fn check_endpoints(
     endpoints: &indexmap::IndexMap<String, gavel::runtime::llm::Endpoint>,
     overrides: &EndpointOverrides,
 ) -> Result<(), CliError> {
     for (alias, endpoint) in endpoints {
         if let Err(message) = endpoint.check() {
-            let from_flags = alias == gavel::runtime::DEFAULT_ENDPOINT
-                && (overrides.base_url.is_some() || overrides.model.is_some());
-            let origin = if from_flags {
-                " (with --judge-base-url/--judge-model)"
-            } else {
-                ""
-            };
-            return Err(CliError::bad_input(anyhow::anyhow!(
-                "endpoint '{alias}'{origin}: {message}"
-            )));
+            return Err(CliError::bad_input(SetupError::Endpoint {
+                alias: alias.clone(),
+                message,
+                from_overrides: alias == gavel::runtime::DEFAULT_ENDPOINT
+                    && (overrides.base_url.is_some() || overrides.model.is_some()),
+            }));
         }
     }
     Ok(())
 }
 
-/// The configuration, a host whose LLM client knows its endpoints, and the
-/// judges it defines.
-pub struct Setup {
-    pub config: Config,
-    pub host: Host,
-    pub judge_set: JudgeSet,
-    pub llm: Arc<OpenAiClient>,
+/// The library's [`Evaluator`], set up from the command line's flags.
+pub struct Setup(Evaluator);
+
+impl std::ops::Deref for Setup {
+    type Target = Evaluator;
+
+    fn deref(&self) -> &Evaluator {
+        &self.0
+    }
 }
 
 impl Setup {
@@ -280,20 +274,14 @@ impl Setup {
         &self,
         judges: impl IntoIterator<Item = &'a gavel::Judge>,
     ) -> Result<(), CliError> {
-        let missing = self.llm.missing_keys();
-        for judge in judges {
-            if let Some((alias, var)) = missing
-                .iter()
-                .find(|(alias, _)| *alias == judge.grant_endpoint())
-            {
-                return Err(CliError::bad_input(anyhow::anyhow!(
-                    "environment variable {var} is not set; endpoint '{alias}' reads its API key from it \
-                     (judge '{}' uses it; or pass --judge-base-url for a server that needs no key)",
-                    judge.name()
-                )));
-            }
+        match self.missing_key(judges) {
+            None => Ok(()),
+            Some((judge, alias, var)) => Err(CliError::bad_input(anyhow::anyhow!(
+                "environment variable {var} is not set; endpoint '{alias}' reads its API key from it \
+                 (judge '{}' uses it; or pass --judge-base-url for a server that needs no key)",
+                judge.name()
+            ))),
         }
-        Ok(())
     }
 
     pub async fn load(
@@ -302,35 +290,15 @@ impl Setup {
         run_id: &str,
     ) -> Result<Setup, CliError> {
         let config = config.load()?;
-        let overrides = endpoints.judge.overrides();
-        let no_cache = endpoints.no_cache;
-        let endpoints = config.resolved_endpoints(&overrides);
-        check_endpoints(&endpoints, &overrides)?;
-        let aliases: Vec<String> = endpoints.keys().cloned().collect();
-        let mut client = OpenAiClient::new(endpoints, run_id)
-            .context("cannot set up the HTTP client")
-            .map_err(CliError::incomplete)?;
-        let options = HostOptions::default();
-        if !no_cache && let Some(dir) = &options.cache_dir {
-            client = client.with_cache(ResponseCache::new(dir));
+        let options = SetupOptions {
+            endpoints: endpoints.judge.overrides(),
+            response_cache: !endpoints.no_cache,
+            ..SetupOptions::new(run_id)
+        };
+        match Evaluator::new(config, &options).await {
+            Ok(evaluator) => Ok(Setup(evaluator)),
+            Err(e) if e.is_bad_input() => Err(CliError::bad_input(e)),
+            Err(e) => Err(CliError::incomplete(e)),
         }
-        let llm = Arc::new(client);
-        let host = Host::new(HostOptions {
-            llm: llm.clone(),
-            max_evaluations: llm.max_concurrency().map(HostOptions::evaluations_for),
-            ..options
-        })
-        .map_err(CliError::incomplete)?;
-        let plugins = host.load_builtins().await.map_err(CliError::incomplete)?;
-        let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
-        let judge_set = JudgeSet::new(&host, plugins, &config, &aliases)
-            .await
-            .map_err(CliError::bad_input)?;
-        Ok(Setup {
-            config,
-            host,
-            judge_set,
-            llm,
-        })
     }
 }

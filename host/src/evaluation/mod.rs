@@ -6,12 +6,14 @@
 //! exist, `selection` which of them run on a row, `agent` answers rows
 //! without a response, `judge_row` judges one row (with `deterministic`
 //! metrics and the `root_cause` of a failure), and `run` drives a whole
-//! data set into a run directory.
+//! data set into a run directory. `evaluator` sets all of it up from a
+//! configuration in one call.
 
 pub mod agent;
 pub mod config;
 pub mod dataset;
 pub mod deterministic;
+pub mod evaluator;
 pub mod input;
 pub mod judge_row;
 pub mod judge_set;
