@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use crate::results::report::page;
+use crate::results::row_result::ResultView;
 use crate::results::row_result::request_id_of;
 use crate::results::run_dir::{ReadError, RunDir};
-use crate::results::schema::{self, JudgedField};
+use crate::results::schema;
 
 const OVERALL: &str = schema::OVERALL_RATING;
 
@@ -198,27 +199,25 @@ pub fn compare(a: &RunResults, b: &RunResults) -> Comparison {
 /// precision of chunk judges; exact match's rating; `error` for an agent
 /// that failed.
 fn outcomes(row: &Map<String, Value>) -> Vec<(String, String)> {
+    let row = ResultView(row);
     let mut out = Vec::new();
-    for (key, value) in row {
-        let (name, outcome) = match schema::judged_column(key) {
-            Some((prefix, JudgedField::ErrorMessage)) => (prefix.name, "error".to_owned()),
-            Some((prefix, JudgedField::Precision)) => match value.as_f64() {
-                Some(p) => (format!("{} precision", prefix.name), format!("{p:.2}")),
-                None => continue,
-            },
-            Some((prefix, JudgedField::Rating)) => match value.as_str() {
-                Some(rating) => (prefix.name, rating.to_owned()),
-                None => continue,
-            },
-            Some(_) => continue,
-            None if key == schema::EXACT_MATCH_RATING => match value.as_str() {
-                Some(rating) => ("exact_match".to_owned(), rating.to_owned()),
-                None => continue,
-            },
-            None if key == schema::AGENT_ERROR_MESSAGE => ("agent".to_owned(), "error".to_owned()),
-            None => continue,
-        };
-        out.push((name, outcome));
+    if row.agent_failed() {
+        out.push(("agent".to_owned(), "error".to_owned()));
+    }
+    for judgment in row.judgments() {
+        let name = judgment.prefix.name;
+        if judgment.error.is_some() {
+            out.push((name, "error".to_owned()));
+        } else if let Some(precision) = judgment.precision {
+            if let Some(p) = precision.as_f64() {
+                out.push((format!("{name} precision"), format!("{p:.2}")));
+            }
+        } else if let Some(rating) = judgment.rating {
+            out.push((name, rating.to_owned()));
+        }
+    }
+    if let Some(rating) = row.exact_match() {
+        out.push(("exact_match".to_owned(), rating.to_owned()));
     }
     out
 }
@@ -230,8 +229,8 @@ fn row_change(
 ) -> Option<RowChange> {
     let text = |row: &Map<String, Value>, key: &str| row.get(key)?.as_str().map(str::to_owned);
     let overall = |row: &Map<String, Value>| {
-        if row.contains_key(schema::ERROR_MESSAGE) || row.contains_key(schema::AGENT_ERROR_MESSAGE)
-        {
+        let view = ResultView(row);
+        if view.is_invalid() || view.agent_failed() {
             Some("error".to_owned())
         } else {
             text(row, OVERALL)

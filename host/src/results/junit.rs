@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::results::markup::escape;
 
 use crate::results::gate::GateResult;
-use crate::results::row_result::request_id_of;
+use crate::results::row_result::{ResultView, request_id_of};
 use crate::results::run_dir::RunDir;
 use crate::results::schema::{self, JudgedField};
 
@@ -115,36 +115,34 @@ pub fn write(
 }
 
 fn outcome(row: &Map<String, Value>) -> Outcome {
-    let text = |key: &str| row.get(key).and_then(Value::as_str);
-    if let Some(message) = text(schema::ERROR_MESSAGE) {
+    let row = ResultView(row);
+    if let Some(message) = row.invalid() {
         return Outcome::Error {
             message: format!("invalid row: {message}"),
         };
     }
-    if let Some(message) = text(schema::AGENT_ERROR_MESSAGE) {
+    if let Some(message) = row.agent_error() {
         return Outcome::Error {
             message: format!("agent: {message}"),
         };
     }
-    match text(schema::OVERALL_RATING) {
+    match row.text(schema::OVERALL_RATING) {
         Some("yes") => Outcome::Passed,
         Some(_) => {
-            let root_cause = text(schema::OVERALL_ROOT_CAUSE).unwrap_or("unknown");
+            let root_cause = row.text(schema::OVERALL_ROOT_CAUSE).unwrap_or("unknown");
             let mut details = String::new();
-            if let Some(rationale) = text(schema::OVERALL_RATIONALE) {
+            if let Some(rationale) = row.text(schema::OVERALL_RATIONALE) {
                 let _ = writeln!(details, "{rationale}");
             }
             // Every judge that said no, with its reason.
-            for (key, value) in row {
-                if value != "no" {
-                    continue;
+            for judgment in row.judgments() {
+                if judgment.rating == Some("no") {
+                    let rationale = judgment.rationale.unwrap_or("");
+                    let _ = writeln!(details, "{}: no. {rationale}", judgment.prefix.name);
                 }
-                if let Some((judged, JudgedField::Rating)) = schema::judged_column(key) {
-                    let rationale = text(&judged.column(JudgedField::Rationale)).unwrap_or("");
-                    let _ = writeln!(details, "{}: no. {rationale}", judged.name);
-                } else if key == schema::EXACT_MATCH_RATING {
-                    let _ = writeln!(details, "response/exact_match: no. ");
-                }
+            }
+            if row.exact_match() == Some("no") {
+                let _ = writeln!(details, "response/exact_match: no. ");
             }
             Outcome::Failed {
                 message: format!("root cause: {root_cause}"),
@@ -153,18 +151,20 @@ fn outcome(row: &Map<String, Value>) -> Outcome {
         }
         None => {
             let errors: Vec<String> = row
-                .iter()
-                .filter(|(k, _)| {
-                    matches!(
-                        schema::judged_column(k),
-                        Some((_, JudgedField::ErrorMessage))
-                    )
+                .judgments()
+                .into_iter()
+                .filter_map(|judgment| {
+                    let message = judgment.error?;
+                    Some(format!(
+                        "{}: {message}",
+                        judgment.prefix.column(JudgedField::ErrorMessage)
+                    ))
                 })
-                .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
                 .collect();
             if errors.is_empty() {
                 Outcome::Skipped {
-                    message: text(schema::OVERALL_RATIONALE)
+                    message: row
+                        .text(schema::OVERALL_RATIONALE)
                         .unwrap_or("no judge ran on this row")
                         .to_owned(),
                 }

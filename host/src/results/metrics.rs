@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 
 use gavel_runtime::builtins;
 
-use crate::results::schema::{self, JudgedField, JudgedPrefix, metric};
+use crate::results::row_result::ResultView;
+use crate::results::schema::{self, JudgedPrefix, metric};
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -93,87 +94,75 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one line of `eval_results.jsonl`.
     pub fn add(&mut self, row: &Map<String, Value>) {
+        let row = ResultView(row);
         self.rows += 1;
-        if row.contains_key(schema::ERROR_MESSAGE) {
+        if row.is_invalid() {
             self.invalid_rows += 1;
             return;
         }
-        for (key, value) in row {
-            let Some((judged, field)) = schema::judged_column(key) else {
-                continue;
-            };
-            let rates_chunks = row.contains_key(&judged.column(JudgedField::Precision));
-            match field {
-                JudgedField::Rating => {
-                    self.judgments += 1;
-                    let tally = self.ratings.entry(judged.clone()).or_default();
-                    tally.rated += 1;
-                    tally.yes += u64::from(value == "yes");
-                }
-                JudgedField::Precision => {
-                    self.judgments += 1;
-                    let mean = self.precisions.entry(judged.clone()).or_default();
-                    if let Some(precision) = value.as_f64() {
-                        mean.add(precision);
-                    }
-                    let chunk_errors = row.contains_key(&judged.column(JudgedField::ErrorMessages));
-                    let failed = row.contains_key(&judged.column(JudgedField::ErrorMessage));
-                    mean.errors += u64::from(chunk_errors || failed);
-                }
-                JudgedField::ErrorMessage => {
-                    self.failed_judgments += 1;
-                    if let Some(message) = value.as_str() {
-                        self.first_failure.get_or_insert_with(|| message.to_owned());
-                    }
-                    if !rates_chunks {
-                        self.judgments += 1;
-                        self.ratings.entry(judged.clone()).or_default().errors += 1;
-                    }
-                }
-                JudgedField::LlmCallCount => {
-                    self.costs
-                        .entry(judged.judge().to_owned())
-                        .or_default()
-                        .calls += value.as_u64().unwrap_or(0);
-                }
-                JudgedField::TotalTokenCount => {
-                    self.costs
-                        .entry(judged.judge().to_owned())
-                        .or_default()
-                        .tokens += value.as_u64().unwrap_or(0);
-                }
-                _ => {}
+        for judgment in row.judgments() {
+            if let Some(rating) = judgment.rating {
+                self.judgments += 1;
+                let tally = self.ratings.entry(judgment.prefix.clone()).or_default();
+                tally.rated += 1;
+                tally.yes += u64::from(rating == "yes");
             }
+            // Judges that rate chunks count by their precision, failed or not.
+            if let Some(precision) = judgment.precision {
+                self.judgments += 1;
+                let mean = self.precisions.entry(judgment.prefix.clone()).or_default();
+                if let Some(precision) = precision.as_f64() {
+                    mean.add(precision);
+                }
+                mean.errors += u64::from(judgment.chunk_errors || judgment.error.is_some());
+            }
+            if let Some(message) = judgment.error {
+                self.failed_judgments += 1;
+                self.first_failure.get_or_insert_with(|| message.to_owned());
+                if judgment.precision.is_none() {
+                    self.judgments += 1;
+                    self.ratings
+                        .entry(judgment.prefix.clone())
+                        .or_default()
+                        .errors += 1;
+                }
+            }
+            let cost = self
+                .costs
+                .entry(judgment.prefix.judge().to_owned())
+                .or_default();
+            cost.calls += judgment.llm_calls;
+            cost.tokens += judgment.tokens;
         }
-        if let Some(rating) = row.get(schema::EXACT_MATCH_RATING).and_then(Value::as_str) {
+        if let Some(rating) = row.exact_match() {
             self.exact_match.rated += 1;
             self.exact_match.yes += u64::from(rating == "yes");
         }
-        if let Some(tokens) = row.get(schema::TOKEN_COUNT).and_then(Value::as_f64) {
+        if let Some(tokens) = row.number(schema::TOKEN_COUNT) {
             self.token_count.add(tokens);
         }
-        if row.contains_key(schema::AGENT_ERROR_MESSAGE) {
+        if row.agent_failed() {
             self.agent_errors += 1;
         }
-        for (key, mean) in [
+        for (column, mean) in [
             (schema::AGENT_LATENCY_SECONDS, &mut self.agent_latency),
             (schema::AGENT_TOTAL_TOKENS, &mut self.agent_total_tokens),
             (schema::AGENT_INPUT_TOKENS, &mut self.agent_input_tokens),
             (schema::AGENT_OUTPUT_TOKENS, &mut self.agent_output_tokens),
         ] {
-            if let Some(value) = row.get(key).and_then(Value::as_f64) {
+            if let Some(value) = row.number(column) {
                 mean.add(value);
             }
         }
-        if let Some(recall) = row.get(schema::DOCUMENT_RECALL).and_then(Value::as_f64) {
+        if let Some(recall) = row.number(schema::DOCUMENT_RECALL) {
             self.document_recall.add(recall);
         }
-        match row.get(schema::OVERALL_RATING).and_then(Value::as_str) {
-            Some(rating) => {
+        match row.overall_rating() {
+            Some(Some(rating)) => {
                 self.overall.rated += 1;
                 self.overall.yes += u64::from(rating == "yes");
             }
-            None if row.contains_key(schema::OVERALL_RATING) => self.overall.errors += 1,
+            Some(None) => self.overall.errors += 1,
             None => {}
         }
     }

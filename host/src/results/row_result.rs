@@ -310,3 +310,175 @@ pub fn request_id_of(row: &Map<String, Value>) -> String {
         None => String::new(),
     }
 }
+
+/// A result line read back, by meaning: what the columns of
+/// [`RowResult::to_json`] say, named through [`schema`]. Readers (metrics,
+/// compare, JUnit) use this instead of picking at column names.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultView<'a>(pub &'a Map<String, Value>);
+
+/// One judgment's columns in a result line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgmentView<'a> {
+    pub prefix: JudgedPrefix,
+    /// `yes` or `no`, when the judgment succeeded (judges that do not rate
+    /// chunks).
+    pub rating: Option<&'a str>,
+    pub rationale: Option<&'a str>,
+    /// `Some` for judges that rate chunks: the precision, `null` when
+    /// nothing could be rated.
+    pub precision: Option<&'a Value>,
+    /// Why the judgment failed as a whole.
+    pub error: Option<&'a str>,
+    /// Some of its chunks could not be judged.
+    pub chunk_errors: bool,
+    pub llm_calls: u64,
+    pub tokens: u64,
+}
+
+impl<'a> ResultView<'a> {
+    pub fn text(&self, column: &str) -> Option<&'a str> {
+        self.0.get(column).and_then(Value::as_str)
+    }
+
+    pub fn number(&self, column: &str) -> Option<f64> {
+        self.0.get(column).and_then(Value::as_f64)
+    }
+
+    /// The row's `request_id` as text (ids may be numbers).
+    pub fn request_id(&self) -> String {
+        request_id_of(self.0)
+    }
+
+    /// Why the row could not be read, for a row kept with `--skip-invalid`.
+    pub fn invalid(&self) -> Option<&'a str> {
+        self.text(schema::ERROR_MESSAGE)
+    }
+
+    /// Whether the row is an unreadable one (whatever its message).
+    pub fn is_invalid(&self) -> bool {
+        self.0.contains_key(schema::ERROR_MESSAGE)
+    }
+
+    /// Why the agent gave no response, when it failed on the row.
+    pub fn agent_error(&self) -> Option<&'a str> {
+        self.text(schema::AGENT_ERROR_MESSAGE)
+    }
+
+    pub fn agent_failed(&self) -> bool {
+        self.0.contains_key(schema::AGENT_ERROR_MESSAGE)
+    }
+
+    /// The overall rating: `Some(None)` when the row was judged but every
+    /// judgment failed, `None` when the row has no overall assessment.
+    pub fn overall_rating(&self) -> Option<Option<&'a str>> {
+        self.0
+            .get(schema::OVERALL_RATING)
+            .map(|rating| rating.as_str())
+    }
+
+    pub fn exact_match(&self) -> Option<&'a str> {
+        self.text(schema::EXACT_MATCH_RATING)
+    }
+
+    /// The row's judgments, in the order of their columns.
+    pub fn judgments(&self) -> Vec<JudgmentView<'a>> {
+        let mut judgments: Vec<JudgmentView<'a>> = Vec::new();
+        for (column, value) in self.0 {
+            let Some((prefix, field)) = schema::judged_column(column) else {
+                continue;
+            };
+            let index = match judgments.iter().position(|j| j.prefix == prefix) {
+                Some(index) => index,
+                None => {
+                    judgments.push(JudgmentView {
+                        prefix,
+                        rating: None,
+                        rationale: None,
+                        precision: None,
+                        error: None,
+                        chunk_errors: false,
+                        llm_calls: 0,
+                        tokens: 0,
+                    });
+                    judgments.len() - 1
+                }
+            };
+            let judgment = &mut judgments[index];
+            match field {
+                JudgedField::Rating => judgment.rating = value.as_str(),
+                JudgedField::Rationale => judgment.rationale = value.as_str(),
+                JudgedField::Precision => judgment.precision = Some(value),
+                JudgedField::ErrorMessage => judgment.error = value.as_str().or(Some("")),
+                JudgedField::ErrorMessages => judgment.chunk_errors = true,
+                JudgedField::LlmCallCount => judgment.llm_calls = value.as_u64().unwrap_or(0),
+                JudgedField::TotalTokenCount => judgment.tokens = value.as_u64().unwrap_or(0),
+                JudgedField::Score
+                | JudgedField::Ratings
+                | JudgedField::Rationales
+                | JudgedField::Scores => {}
+            }
+        }
+        judgments
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gavel_runtime::bindings::AssessmentType;
+
+    #[test]
+    fn a_result_line_reads_back_by_meaning() {
+        let line = json!({
+            "request_id": 7,
+            "request": "q",
+            "agent/latency_seconds": 0.5,
+            "response/llm_judged/safety/rating": "yes",
+            "response/llm_judged/safety/rationale": "fine",
+            "response/llm_judged/safety/llm_call_count": 1,
+            "response/llm_judged/safety/total_token_count": 120,
+            "response/llm_judged/guideline_adherence/tone/rating": "no",
+            "response/llm_judged/guideline_adherence/tone/rationale": "rude",
+            "response/llm_judged/guideline_adherence/tone/llm_call_count": 1,
+            "response/llm_judged/guideline_adherence/tone/total_token_count": 90,
+            "retrieval/llm_judged/chunk_relevance/error_message": "timed out",
+            "retrieval/llm_judged/chunk_relevance/precision": null,
+            "retrieval/llm_judged/chunk_relevance/llm_call_count": 2,
+            "retrieval/llm_judged/chunk_relevance/total_token_count": 0,
+            "response/exact_match/rating": "no",
+            "response/overall_assessment/rating": "no",
+        });
+        let row = ResultView(line.as_object().unwrap());
+        assert_eq!(row.request_id(), "7");
+        assert!(!row.is_invalid() && !row.agent_failed());
+        assert_eq!(row.overall_rating(), Some(Some("no")));
+        assert_eq!(row.exact_match(), Some("no"));
+        assert_eq!(row.number(schema::AGENT_LATENCY_SECONDS), Some(0.5));
+        let judgments = row.judgments();
+        let names: Vec<&str> = judgments.iter().map(|j| j.prefix.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["safety", "guideline_adherence/tone", "chunk_relevance"]
+        );
+        assert_eq!(judgments[0].rating, Some("yes"));
+        assert_eq!((judgments[0].llm_calls, judgments[0].tokens), (1, 120));
+        assert_eq!(judgments[1].prefix.judge(), "guideline_adherence");
+        assert_eq!(judgments[1].rationale, Some("rude"));
+        let chunks = &judgments[2];
+        assert_eq!(chunks.prefix.assessment_type, AssessmentType::Retrieval);
+        assert_eq!(
+            (chunks.error, chunks.precision),
+            (Some("timed out"), Some(&Value::Null))
+        );
+        assert_eq!(chunks.rating, None);
+
+        let failed = json!({"request_id": "x", "agent/error_message": "down"});
+        let row = ResultView(failed.as_object().unwrap());
+        assert_eq!(
+            (row.agent_error(), row.overall_rating()),
+            (Some("down"), None)
+        );
+        assert!(row.judgments().is_empty());
+    }
+}
