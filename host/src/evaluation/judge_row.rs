@@ -16,7 +16,7 @@ use crate::results::row_result::{AgentMeasures, JudgedRow, RowJudgment, Supplied
 use crate::results::schema::JudgedPrefix;
 
 /// Runs the checks selected for `row` on it.
-pub async fn evaluate(
+pub async fn judge(
     host: &Host,
     judge_set: &JudgeSet,
     selection: &Selection,

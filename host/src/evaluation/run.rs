@@ -1,5 +1,5 @@
-//! `gavel eval`: an evaluation set through the selected judges, into a run
-//! directory.
+//! A run (what `gavel eval` does): an evaluation set through the selected
+//! judges, into a run directory.
 //!
 //! 1. Every record is read and validated first, so a bad row stops the run
 //!    before any LLM call (or, with `skip_invalid`, becomes an error row).
@@ -370,7 +370,7 @@ pub async fn run(
                     }
                 }
             }
-            let mut judged = judge_row::evaluate(
+            let mut judged = judge_row::judge(
                 host,
                 judge_set,
                 &options.selection,
