@@ -7,6 +7,7 @@ mod endpoint;
 mod openai;
 mod response_cache;
 mod slots;
+mod streak;
 
 use std::future::Future;
 use std::pin::Pin;

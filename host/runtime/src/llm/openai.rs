@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::endpoint::{Endpoint, StructuredOutput};
 use super::slots::Slots;
+use super::streak::{FailureStreak, Mark};
 use super::{
     ChatAnswer, ChatRequest, LlmCallError, LlmClient, LlmFuture, LlmStats, ResponseCache, role_name,
 };
@@ -74,7 +75,7 @@ struct EndpointState {
     /// Whether the endpoint has answered a request in that mode.
     structured_output_settled: AtomicBool,
     /// Calls in a row that failed after their retries.
-    failures_in_a_row: AtomicU32,
+    failures_in_a_row: FailureStreak,
     /// Set once `failures_in_a_row` reaches the endpoint's limit.
     halted: OnceLock<String>,
 }
@@ -154,7 +155,7 @@ impl OpenAiClient {
                         .then(|| Pacer::new(config.requests_per_minute)),
                     structured_output: AtomicU8::new(mode_to_u8(config.structured_output)),
                     structured_output_settled: AtomicBool::new(false),
-                    failures_in_a_row: AtomicU32::new(0),
+                    failures_in_a_row: FailureStreak::default(),
                     halted: OnceLock::new(),
                     alias: alias.clone(),
                     config,
@@ -264,10 +265,13 @@ impl OpenAiClient {
             return Ok(answer);
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let outcome = self.call_endpoint(endpoint, key, request).await;
+        let mut answered = endpoint.failures_in_a_row.mark();
+        let outcome = self
+            .call_endpoint(endpoint, key, request, &mut answered)
+            .await;
         match &outcome {
             Ok(answer) => {
-                endpoint.failures_in_a_row.store(0, Ordering::Relaxed);
+                endpoint.failures_in_a_row.ended(answered);
                 self.tokens.fetch_add(
                     u64::from(answer.input_tokens + answer.output_tokens),
                     Ordering::Relaxed,
@@ -279,14 +283,14 @@ impl OpenAiClient {
             Err((error, endpoint_trouble)) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
                 if *endpoint_trouble {
-                    let in_a_row = endpoint.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                    let in_a_row = endpoint.failures_in_a_row.failed();
                     if in_a_row >= endpoint.config.failures_before_stop.max(1) {
                         let _ = endpoint.halted.set(format!(
                             "{in_a_row} calls in a row failed; the last: {error}"
                         ));
                     }
                 } else {
-                    endpoint.failures_in_a_row.store(0, Ordering::Relaxed);
+                    endpoint.failures_in_a_row.ended(answered);
                 }
             }
         }
@@ -296,11 +300,16 @@ impl OpenAiClient {
     /// One call with its retries. The flag on an error says whether it
     /// speaks against the endpoint itself (outage, overload, rejected key)
     /// rather than this request.
+    ///
+    /// `answered` is set when the endpoint answers (before the request's
+    /// slot is freed for the next one): where this call stands among the
+    /// endpoint's failures.
     async fn call_endpoint(
         &self,
         endpoint: &EndpointState,
         key: Option<&ApiKey>,
         request: &ChatRequest,
+        answered: &mut Mark,
     ) -> Result<ChatAnswer, (LlmCallError, bool)> {
         let alias = endpoint.alias.as_str();
         let policy = RetryPolicy::LLM.with_retries(endpoint.config.max_retries);
@@ -324,7 +333,9 @@ impl OpenAiClient {
                 Ok(prepared) => {
                     let _slot = endpoint.slots.acquire().await;
                     sent = Instant::now();
-                    self.exchange(endpoint, prepared, mode).await
+                    let attempt = self.exchange(endpoint, prepared, mode).await;
+                    *answered = endpoint.failures_in_a_row.mark();
+                    attempt
                 }
             };
             match &attempt {
@@ -527,7 +538,7 @@ impl LlmClient for OpenAiClient {
     fn failing(&self) -> bool {
         self.endpoints
             .values()
-            .any(|e| e.failures_in_a_row.load(Ordering::Relaxed) > 0)
+            .any(|e| e.failures_in_a_row.in_a_row() > 0)
     }
 
     fn halted(&self) -> Option<String> {
