@@ -8,8 +8,9 @@
 //!    complete, so the finished rows of an interrupted run are a prefix of
 //!    the input, and `resume` continues after them.
 //! 3. A row with a failed judgment is held back while an endpoint is
-//!    failing: if the failures turn out to be an outage (the client halts),
-//!    the row is not recorded as finished and a resumed run judges it again.
+//!    failing, and the rows after it with it: if the failures turn out to
+//!    be an outage (the client halts), none of them is recorded as finished
+//!    and a resumed run judges them again.
 
 use std::future::Future;
 use std::io::Read;
@@ -414,8 +415,15 @@ pub async fn run(
         progress
             .failed_judgments
             .fetch_add(failed, Ordering::Relaxed);
+        // Rows go out in input order, so a row after a held one waits too,
+        // until the endpoint answers again (the failures were isolated). A
+        // row that finished cleanly says nothing about the endpoint: its
+        // calls may have been answered before the failures.
+        let waiting = !held.is_empty();
         let agent_failing = options.agent.as_ref().is_some_and(|a| a.failing());
-        if (failed > 0 && llm.failing()) || (result.agent_failed() && agent_failing) {
+        if (llm.failing() && (failed > 0 || waiting))
+            || (agent_failing && (result.agent_failed() || waiting))
+        {
             held.push(line);
             continue;
         }
