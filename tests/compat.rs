@@ -1,6 +1,6 @@
 //! Plugins keep working as the host evolves: a component built against
-//! `gavel:judge@0.1.0` loads in today's host, and in a host that adds
-//! compatible imports (`@0.1.1`).
+//! `gavel:judge@0.1.0` loads in today's host (`@0.1.1`, which added `ask`),
+//! and in a host that adds further compatible imports (`@0.1.2`).
 
 use gavel::{Judge, Rating, Settings};
 use serde_json::json;
@@ -33,7 +33,7 @@ async fn a_plugin_built_against_0_1_0_runs_in_this_host() {
 mod future {
     wasmtime::component::bindgen!({
         world: "plugin",
-        path: "../tests/compat/wit-0.1.1",
+        path: "../tests/compat/wit-0.1.2",
         imports: { default: async },
         exports: { default: async },
     });
@@ -72,6 +72,27 @@ impl future_api::llm::Host for FutureHost {
     }
 }
 
+impl future_api::ask::Host for FutureHost {
+    async fn ask(
+        &mut self,
+        _question: future_api::ask::Question,
+    ) -> Result<future_api::ask::Answer, future_api::ask::AskError> {
+        Err(future_api::ask::AskError::Llm(
+            future_api::llm::LlmError::Upstream("no LLM in this test".into()),
+        ))
+    }
+
+    async fn rate_chunks(
+        &mut self,
+        _question: future_api::ask::Question,
+        _overall: future_api::ask::Overall,
+    ) -> Result<future_api::ask::RatedChunks, future_api::ask::AskError> {
+        Err(future_api::ask::AskError::Llm(
+            future_api::llm::LlmError::Upstream("no LLM in this test".into()),
+        ))
+    }
+}
+
 impl future_api::prompt::Host for FutureHost {
     async fn render(
         &mut self,
@@ -105,9 +126,9 @@ async fn a_plugin_built_against_0_1_0_runs_in_a_host_that_adds_imports() {
     let pre = future::PluginPre::new(
         linker
             .instantiate_pre(&component)
-            .expect("0.1.0 imports match 0.1.1"),
+            .expect("0.1.0 imports match 0.1.2"),
     )
-    .expect("the 0.1.0 export is found as 0.1.1");
+    .expect("the 0.1.0 export is found as 0.1.2");
     let mut store = Store::new(
         &engine,
         FutureHost {

@@ -258,6 +258,45 @@ async fn sockets_and_name_lookups_are_denied() {
     recovers(&host).await;
 }
 
+/// The `ask` import makes requests on the judge's behalf; they count
+/// against the same budget, grants and prompt limits as the judge's own.
+#[tokio::test(flavor = "multi_thread")]
+async fn asking_through_the_host_is_bounded_like_calling() {
+    let llm = TestLlm::start().await;
+    llm.always("unreadable, so every ask also asks for a repair");
+    let host = support::host(&llm);
+    let outcome = attack(&host, "ask_flood").await;
+    assert_eq!(outcome.judgment.unwrap().rationale, "0 asks succeeded");
+    assert_eq!(
+        llm.requests().len(),
+        32,
+        "the host stops asking at the budget"
+    );
+    assert_eq!(outcome.usage.llm_calls, 32);
+
+    llm.clear();
+    let started = Instant::now();
+    let outcome = attack(&host, "ask_render_flood").await;
+    match failure(&outcome) {
+        FailureKind::Guest(JudgeError::InvalidConfig(message)) => assert!(
+            message.contains("template has 52000 `{{...}}` tags; the limit is 1000"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let outcome = attack(&host, "ask_alias").await;
+    match failure(&outcome) {
+        FailureKind::Guest(JudgeError::Llm(LlmError::NotAllowed(message))) => {
+            assert!(message.contains("'secret' is not granted"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(llm.requests().is_empty());
+    recovers(&host).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_clock_is_frozen() {
     let llm = TestLlm::start().await;
@@ -520,7 +559,7 @@ async fn a_component_over_its_share_of_the_pool_fails_alone() {
         ..gavel::HostOptions::default()
     })
     .expect("host");
-    let python = tokio::task::spawn_blocking(components::python_example)
+    let python = tokio::task::spawn_blocking(|| components::example("python"))
         .await
         .expect("the build thread");
     let error = host

@@ -35,5 +35,7 @@ pub use gavel_runtime::{
 
 #[cfg(test)]
 mod arbitrary_json;
+#[cfg(feature = "authoring")]
+pub mod authoring;
 pub mod evaluation;
 pub mod results;

@@ -37,7 +37,7 @@ pub struct Built {
 /// Builds `judges` and copies each component into `OUT_DIR`. Panics with the
 /// compiler's output when the build fails: this runs in a build script.
 pub fn build(workspace: &Path, judges: &[JudgeCrate]) -> Vec<Built> {
-    for dir in ["wit", "sdk", "Cargo.lock"] {
+    for dir in ["wit", "sdk/rust", "Cargo.lock"] {
         rerun_if_changed(&workspace.join(dir));
     }
     for judge in judges {

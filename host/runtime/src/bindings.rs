@@ -11,7 +11,21 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
 });
 
+/// The version of the `gavel:judge` package this host implements.
+pub const WIT_VERSION: &str = "0.1.1";
+
+/// Whether this host runs components built against `version`: the
+/// component model's semver rule, under which every `0.1.x` is compatible
+/// with `0.1.1` (the host links the newest and older plugins find their
+/// imports in it); a newer patch needs imports this host lacks, which the
+/// linker reports.
+pub fn hosts(version: &str) -> bool {
+    let mut parts = version.split('.');
+    matches!((parts.next(), parts.next()), (Some("0"), Some("1")))
+}
+
 pub use self::exports::gavel::judge::judge::{AssessmentType, Description, Input, JudgeError};
+pub use self::gavel::judge::ask::{AskError, Overall, Question, RatedChunks, Scale};
 pub use self::gavel::judge::llm::{Completion, CompletionRequest, LlmError, Usage};
 pub use self::gavel::judge::log::Level;
 pub use self::gavel::judge::prompt::Variable;

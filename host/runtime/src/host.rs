@@ -204,10 +204,16 @@ impl Host {
             Some(component) => (component, true),
             None => (self.compile(bytes, sha256).await.map_err(fail)?, false),
         };
-        let pre = self
-            .sandbox
-            .prepare(&component)
-            .map_err(|e| fail(format!("it does not fit the gavel:judge world: {e:#}")))?;
+        let targets = wit_version(&component, self.sandbox.engine());
+        let pre = self.sandbox.prepare(&component).map_err(|e| {
+            fail(match &targets {
+                Some(version) if !crate::bindings::hosts(version) => format!(
+                    "it targets gavel:judge@{version}, and this gavel hosts gavel:judge@{} (and the 0.1 versions before it): build it against that version",
+                    crate::bindings::WIT_VERSION
+                ),
+                _ => format!("it does not fit the gavel:judge world: {e:#}"),
+            })
+        })?;
         let description = self
             .sandbox
             .describe(&pre)
@@ -222,7 +228,14 @@ impl Host {
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "loaded judge plugin"
         );
-        Ok(Plugin::new(pre, description, source, from_cache))
+        Ok(Plugin::new(
+            pre,
+            description,
+            source,
+            from_cache,
+            sha256,
+            targets.unwrap_or_default(),
+        ))
     }
 
     /// Compiles a component (and caches it) within
@@ -279,4 +292,13 @@ impl Host {
             elapsed: started.elapsed(),
         }
     }
+}
+
+/// The version of the `gavel:judge` package whose `judge` interface the
+/// component exports, if it exports one.
+fn wit_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
+    component
+        .component_type()
+        .exports(engine)
+        .find_map(|(name, _)| name.strip_prefix("gavel:judge/judge@").map(str::to_owned))
 }

@@ -35,6 +35,7 @@
 //! judgment, with the host imports), [`plugin`], [`judge`] and
 //! [`judgment`], and [`Host`] on top.
 
+pub mod ask;
 pub mod bindings;
 pub mod builtins;
 mod component_cache;

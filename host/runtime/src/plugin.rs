@@ -34,6 +34,10 @@ struct PluginInner {
     description: Description,
     source: PluginSource,
     from_cache: bool,
+    /// Hex SHA-256 of the component's bytes.
+    sha256: String,
+    /// The `gavel:judge` version the component was built against.
+    wit_version: String,
 }
 
 impl Plugin {
@@ -42,13 +46,28 @@ impl Plugin {
         description: Description,
         source: PluginSource,
         from_cache: bool,
+        sha256: &str,
+        wit_version: String,
     ) -> Self {
         Plugin(Arc::new(PluginInner {
             pre,
             description,
             source,
             from_cache,
+            sha256: sha256.to_owned(),
+            wit_version,
         }))
+    }
+
+    /// Hex SHA-256 of the component's bytes: which build this is.
+    pub fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+
+    /// The version of the `gavel:judge` WIT package the component was built
+    /// against (`0.1.0`, `0.1.1`, ...).
+    pub fn wit_version(&self) -> &str {
+        &self.0.wit_version
     }
 
     /// Whether its compiled code came from the on-disk cache.

@@ -6,19 +6,34 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow};
 use gavel::evaluation::input::{GuidelineGroup, row_from_json};
 use gavel::runtime::{describe_missing, input_name};
-use gavel::{Judge, JudgeOutcome, Judgment, Rating, Row};
+use gavel::{Judge, JudgeOutcome, Judgment, Rating, Row, Settings};
 use serde_json::{Map, Value, json};
 
 use super::{CliError, ConfigArgs, EndpointArgs, Setup};
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["name", "plugin"])))]
+#[command(group(clap::ArgGroup::new("case").required(true).multiple(true).args(["request", "row"])))]
 pub struct JudgeArgs {
     /// The judge (see `gavel judges list`)
-    name: String,
+    name: Option<String>,
+
+    /// A judge component to try, without a gavel.toml entry
+    #[arg(long, value_name = "FILE.wasm", conflicts_with = "name")]
+    plugin: Option<PathBuf>,
+
+    /// The --plugin judge's options, a JSON object (as `config` in gavel.toml)
+    #[arg(long, value_name = "JSON", requires = "plugin")]
+    options: Option<String>,
+
+    /// The case as a JSON object in the evaluation-set format (the flags
+    /// below add to or replace its fields)
+    #[arg(long, value_name = "FILE.json")]
+    row: Option<PathBuf>,
 
     /// The user's request
     #[arg(long)]
-    request: String,
+    request: Option<String>,
 
     /// The application's response
     #[arg(long)]
@@ -59,13 +74,20 @@ pub struct JudgeArgs {
 pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
     let run_id = gavel::results::time::new_run_id();
     let setup = Setup::load(&args.config, &args.endpoint, &run_id).await?;
-    let judge = setup.judges.get(&args.name).ok_or_else(|| {
-        CliError::bad_input(anyhow!(
-            "no judge named '{}'; the judges are: {}",
-            args.name,
-            setup.judges.names().join(", ")
-        ))
-    })?;
+    let tried;
+    let judge = match (&args.name, &args.plugin) {
+        (_, Some(path)) => {
+            tried = plugin_judge(&setup, path, args.options.as_deref()).await?;
+            &tried
+        }
+        (Some(name), None) => setup.judges.get(name).ok_or_else(|| {
+            CliError::bad_input(anyhow!(
+                "no judge named '{name}'; the judges are: {}",
+                setup.judges.names().join(", ")
+            ))
+        })?,
+        (None, None) => unreachable!("clap requires a name or --plugin"),
+    };
     let mut row = case_row(&args).map_err(CliError::bad_input)?;
     row.global_guidelines = setup
         .config
@@ -109,10 +131,56 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
     }))
 }
 
+/// `--plugin FILE.wasm` with `--options`, as a judge through the `judge`
+/// endpoint with default settings.
+async fn plugin_judge(
+    setup: &Setup,
+    path: &Path,
+    options: Option<&str>,
+) -> Result<Judge, CliError> {
+    let options = match options {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(options)) => options,
+            Ok(_) => {
+                return Err(CliError::bad_input(anyhow!(
+                    "--options must be a JSON object, such as '{{\"max_words\": 50}}'"
+                )));
+            }
+            Err(e) => return Err(CliError::bad_input(anyhow!("--options is not JSON: {e}"))),
+        },
+    };
+    let plugin = setup
+        .host
+        .load_file(path)
+        .await
+        .map_err(CliError::bad_input)?;
+    Ok(Judge::new(
+        plugin,
+        Settings {
+            options,
+            ..Settings::default()
+        },
+    ))
+}
+
 /// The case given on the command line, as a row.
 fn case_row(args: &JudgeArgs) -> anyhow::Result<Row> {
-    let mut object = Map::new();
-    object.insert("request".into(), json!(args.request));
+    let mut object = match &args.row {
+        None => Map::new(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --row file {}", path.display()))?;
+            match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(object)) => object,
+                Ok(_) => anyhow::bail!("{}: a row is a JSON object", path.display()),
+                Err(e) => anyhow::bail!("{}: not JSON: {e}", path.display()),
+            }
+        }
+    };
+    if let Some(request) = &args.request {
+        object.insert("request".into(), json!(request));
+    }
     if let Some(response) = &args.response {
         object.insert("response".into(), json!(response));
     }

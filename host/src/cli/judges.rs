@@ -1,4 +1,4 @@
-//! `gavel judges list`.
+//! `gavel judges list` and `gavel judges inspect`.
 
 use std::process::ExitCode;
 
@@ -77,4 +77,78 @@ fn print_table(header: &[String; 5], rows: &[[String; 5]]) {
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
+}
+
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// The component
+    file: std::path::PathBuf,
+
+    /// One JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn inspect(args: InspectArgs) -> Result<ExitCode, CliError> {
+    let host = gavel::Host::new(gavel::HostOptions::default()).map_err(CliError::incomplete)?;
+    let plugin = host
+        .load_file(&args.file)
+        .await
+        .map_err(CliError::bad_input)?;
+    let size = std::fs::metadata(&args.file)
+        .map(|m| m.len())
+        .map_err(|e| CliError::bad_input(anyhow::anyhow!("{}: {e}", args.file.display())))?;
+    let description = plugin.description();
+    let kind = match description.assessment_type {
+        AssessmentType::Answer => "answer",
+        AssessmentType::Retrieval => "retrieval",
+    };
+    let inputs = requirement_names(&description.required_inputs);
+    // The description is the plugin's text: cleaned before a terminal.
+    let text = gavel::runtime::text::clean_plugin_text(
+        &description.description,
+        gavel::runtime::text::MAX_MESSAGE_BYTES,
+    );
+    let wit = format!("gavel:judge@{}", plugin.wit_version());
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "name": plugin.name(),
+                "version": plugin.version(),
+                "description": text,
+                "assessment_type": kind,
+                "required_inputs": inputs,
+                "endpoints": description.endpoints,
+                "wit": wit,
+                "size": size,
+                "sha256": plugin.sha256(),
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let endpoints = if description.endpoints.is_empty() {
+        "(the judge endpoint only)".to_owned()
+    } else {
+        description.endpoints.join(", ")
+    };
+    let inputs = if inputs.is_empty() {
+        "(none: runs on every row)".to_owned()
+    } else {
+        inputs.join(", ")
+    };
+    for (label, value) in [
+        ("name", plugin.name().to_owned()),
+        ("version", plugin.version().to_owned()),
+        ("description", text),
+        ("type", kind.to_owned()),
+        ("requires", inputs),
+        ("endpoints", endpoints),
+        ("targets", wit),
+        ("size", format!("{size} bytes ({} KiB)", size >> 10)),
+        ("sha256", plugin.sha256().to_owned()),
+    ] {
+        println!("{label:<12} {value}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

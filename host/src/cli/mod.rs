@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, set-up shared by subcommands,
 //! exit codes.
 
+mod authoring;
 mod compare;
 mod endpoints;
 mod eval;
@@ -59,6 +60,21 @@ enum Command {
     /// compare.html. Exit status: 0, or 1 with --fail-on-regression when a
     /// request regressed; 2 a run cannot be found or read.
     Compare(compare::CompareArgs),
+    /// Create a judge project (`gavel new judge NAME --lang rust|python|js|c`).
+    New {
+        #[command(subcommand)]
+        command: NewCommand,
+    },
+    /// Build the judge project in DIR into a WebAssembly component,
+    /// installing the language's component tool on first use. Exit status:
+    /// 0 built, 2 not a judge project or a tool is missing, 3 the build failed.
+    Build(authoring::BuildArgs),
+}
+
+#[derive(Subcommand)]
+enum NewCommand {
+    /// A judge project that builds as generated, with a test row.
+    Judge(authoring::NewJudgeArgs),
 }
 
 #[derive(Subcommand)]
@@ -74,6 +90,10 @@ enum EndpointsCommand {
 enum JudgesCommand {
     /// List the built-in judges and those defined in gavel.toml.
     List(judges::ListArgs),
+    /// Show what a judge component says of itself: name, version,
+    /// description, type, required inputs, the WIT version it targets,
+    /// size and SHA-256.
+    Inspect(judges::InspectArgs),
 }
 
 /// `--config`.
@@ -196,6 +216,13 @@ pub fn main() -> ExitCode {
             Command::Judges {
                 command: JudgesCommand::List(args),
             } => judges::list(args).await,
+            Command::Judges {
+                command: JudgesCommand::Inspect(args),
+            } => judges::inspect(args).await,
+            Command::New {
+                command: NewCommand::Judge(args),
+            } => authoring::new_judge(args),
+            Command::Build(args) => authoring::build(args),
             Command::Judge(args) => judge::run(*args).await,
             Command::Eval(args) => eval::run(*args).await,
             Command::Runs(args) => runs::run(args),

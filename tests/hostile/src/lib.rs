@@ -7,7 +7,9 @@ use std::hint::black_box;
 use std::io::{Read, Write};
 
 use gavel_sdk::llm::complete;
-use gavel_sdk::{Assessment, Description, Judge, JudgeConfig, JudgeError, Message, Row, Verdict};
+use gavel_sdk::{
+    Assessment, Description, Judge, JudgeConfig, JudgeError, Message, Question, Row, Scale, Verdict,
+};
 use serde_json::Value;
 
 struct Hostile;
@@ -112,6 +114,25 @@ impl Judge for Hostile {
                     })
                     .count();
                 Ok(Assessment::yes(format!("{ok} calls succeeded")))
+            }
+            // The same floods through the `ask` import, which makes the
+            // requests (and repairs) on the judge's behalf.
+            "ask_flood" => {
+                let ok = (0..1000)
+                    .filter(|_| gavel_sdk::ask_yes_no("again {{request}}").is_ok())
+                    .count();
+                Ok(Assessment::yes(format!("{ok} asks succeeded")))
+            }
+            "ask_render_flood" => {
+                let big = "x".repeat(1 << 20);
+                let question = Question::new(&"{{x}}".repeat(52_000), Scale::YesNo).with("x", &big);
+                gavel_sdk::ask(&question)?;
+                leaked("asked with a 52 GB prompt")
+            }
+            "ask_alias" => {
+                let alias = options["alias"].as_str().unwrap_or("secret");
+                gavel_sdk::ask(&Question::new("hi", Scale::YesNo).through(alias))?;
+                leaked(format!("asked {alias}"))
             }
             "alias" => {
                 let alias = options["alias"].as_str().unwrap_or("secret");

@@ -1,9 +1,14 @@
-//! The host side of the imports a judge may call: `llm`, `prompt`, `log`.
+//! The host side of the imports a judge may call: `llm`, `ask`, `prompt`,
+//! `log`.
 
 use std::sync::Arc;
 
-use crate::bindings::gavel::judge::{llm, log, prompt, types};
-use crate::bindings::{Completion, CompletionRequest, Level, LlmError, Row, Usage, Variable};
+use crate::ask::{self as policy, answer};
+use crate::bindings::gavel::judge::{ask, llm, log, prompt, types};
+use crate::bindings::{
+    AskError, Assessment, ChunkAssessment, Completion, CompletionRequest, Level, LlmError, Message,
+    Overall, Question, RatedChunks, Role, Row, Usage, Variable, Verdict,
+};
 use crate::llm::{ChatRequest, LlmCallError};
 use crate::prompt::{Renderer, Variables};
 
@@ -61,6 +66,157 @@ impl llm::Host for EvalState {
             },
         })
     }
+}
+
+/// `ask`: the verdict-asking policy of `crate::ask`, carried out with the
+/// same rendering and the same `complete` (grants, budget, limits) the
+/// lower-level imports give a judge.
+impl ask::Host for EvalState {
+    async fn ask(&mut self, question: Question) -> Result<ask::Answer, AskError> {
+        let mut usage = Usage {
+            input_tokens: 0,
+            output_tokens: 0,
+        };
+        let (verdict, rationale) = self
+            .ask_one(&question, &question.overrides, &mut usage)
+            .await?;
+        Ok(ask::Answer {
+            verdict,
+            rationale,
+            usage,
+        })
+    }
+
+    async fn rate_chunks(
+        &mut self,
+        question: Question,
+        overall: Overall,
+    ) -> Result<RatedChunks, AskError> {
+        if self.retrieved.is_empty() {
+            return Err(AskError::MissingInput("retrieved_context".to_owned()));
+        }
+        let contexts = self.retrieved.clone();
+        let mut usage = Usage {
+            input_tokens: 0,
+            output_tokens: 0,
+        };
+        let mut first_error = None;
+        let mut chunks = Vec::with_capacity(contexts.len());
+        for content in contexts.iter() {
+            let mut overrides = question.overrides.clone();
+            overrides.push(Variable {
+                name: "retrieved_context".to_owned(),
+                value: content.clone(),
+            });
+            match self.ask_one(&question, &overrides, &mut usage).await {
+                Ok((verdict, rationale)) => chunks.push(Ok(ChunkAssessment { verdict, rationale })),
+                Err(error) => {
+                    chunks.push(Err(policy::describe_error(&error)));
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        if let Some(error) = first_error
+            && chunks.iter().all(Result::is_err)
+        {
+            return Err(error);
+        }
+        let (verdict, rationale) = policy::combine_chunks(&chunks, self.threshold, overall);
+        Ok(RatedChunks {
+            assessment: Assessment {
+                verdict,
+                rationale,
+                chunks,
+            },
+            usage,
+        })
+    }
+}
+
+impl EvalState {
+    /// One question with `overrides`: the examples, the row, one repair.
+    async fn ask_one(
+        &mut self,
+        question: &Question,
+        overrides: &[Variable],
+        usage: &mut Usage,
+    ) -> Result<(Verdict, String), AskError> {
+        let form = policy::form(question.scale);
+        let mut messages = vec![message(Role::System, form.system)];
+        let examples = self.examples.clone();
+        for example in examples.iter() {
+            let mut vars = Variables::of_row(&example.row);
+            for Variable { name, value } in overrides {
+                vars.set(name, value);
+            }
+            let shown = render(&self.renderer, &self.judge, &question.criterion, &vars)
+                .await
+                .map_err(policy::invalid_template)?;
+            messages.push(message(Role::User, shown));
+            messages.push(message(
+                Role::Assistant,
+                policy::example_answer(&example.verdict, &example.rationale),
+            ));
+        }
+        let mut vars = self.vars.clone();
+        for Variable { name, value } in overrides {
+            vars.set(name, value);
+        }
+        let asked = render(&self.renderer, &self.judge, &question.criterion, &vars)
+            .await
+            .map_err(policy::invalid_template)?;
+        messages.push(message(Role::User, asked));
+        let endpoint = question
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| self.endpoint.to_string());
+        let first = self
+            .complete_counted(&endpoint, &messages, form.schema, usage)
+            .await?;
+        if let Some(answer) = answer::parse(&first) {
+            return Ok((answer.verdict(question.scale), answer.rationale));
+        }
+        messages.push(message(Role::Assistant, first.clone()));
+        messages.push(message(Role::User, form.repair.to_owned()));
+        let second = self
+            .complete_counted(&endpoint, &messages, form.schema, usage)
+            .await?;
+        match answer::parse(&second) {
+            Some(answer) => Ok((answer.verdict(question.scale), answer.rationale)),
+            None => Err(policy::unparsable(&first, &second)),
+        }
+    }
+
+    async fn complete_counted(
+        &mut self,
+        endpoint: &str,
+        messages: &[Message],
+        schema: &str,
+        usage: &mut Usage,
+    ) -> Result<String, AskError> {
+        let completion = llm::Host::complete(
+            self,
+            CompletionRequest {
+                endpoint: endpoint.to_owned(),
+                messages: messages.to_vec(),
+                json_schema: Some(schema.to_owned()),
+                max_output_tokens: None,
+            },
+        )
+        .await
+        .map_err(AskError::Llm)?;
+        usage.input_tokens = usage
+            .input_tokens
+            .saturating_add(completion.usage.input_tokens);
+        usage.output_tokens = usage
+            .output_tokens
+            .saturating_add(completion.usage.output_tokens);
+        Ok(completion.content)
+    }
+}
+
+fn message(role: Role, content: String) -> Message {
+    Message { role, content }
 }
 
 impl prompt::Host for EvalState {

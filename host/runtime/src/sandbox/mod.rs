@@ -25,7 +25,9 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{self, Assessment, Description, JudgeConfig, JudgeError, LlmError, Row};
+use crate::bindings::{
+    self, Assessment, Description, Example, JudgeConfig, JudgeError, LlmError, Row,
+};
 use crate::failure::FailureKind;
 use crate::judgment::JudgeUsage;
 use crate::limits::Limits;
@@ -62,6 +64,12 @@ pub(crate) struct EvalState {
     llm: Arc<dyn LlmClient>,
     renderer: Arc<Renderer>,
     vars: Variables,
+    /// What the `ask` import needs of the judge's configuration and the
+    /// row: few-shot examples, the score threshold, the retrieved chunks'
+    /// contents (a chunk without content is asked about as empty).
+    examples: Arc<[Example]>,
+    threshold: u8,
+    retrieved: Arc<[String]>,
     usage: JudgeUsage,
     log_bytes: usize,
     stdout: CapturedOutput,
@@ -135,7 +143,7 @@ impl Sandbox {
             limits: Limits::DEFAULT,
         };
         let _slot = self.slots.acquire().await.expect("slots are never closed");
-        let mut store = self.store(&grant, Arc::new(NoEndpoints), Variables::default());
+        let mut store = self.store(&grant, Arc::new(NoEndpoints), Variables::default(), None);
         let run = async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance.gavel_judge_judge().call_describe(&mut store).await
@@ -157,7 +165,12 @@ impl Sandbox {
         row: &Row,
     ) -> (Result<Assessment, FailureKind>, JudgeUsage) {
         let _slot = self.slots.acquire().await.expect("slots are never closed");
-        let mut store = self.store(grant, self.llm.clone(), Variables::of_row(row));
+        let mut store = self.store(
+            grant,
+            self.llm.clone(),
+            Variables::of_row(row),
+            Some((config, row)),
+        );
         let clock = store.data().clock.clone();
         let run = async {
             let instance = pre.instantiate_async(&mut store).await?;
@@ -192,7 +205,24 @@ impl Sandbox {
         (result, state.usage)
     }
 
-    fn store(&self, grant: &Grant, llm: Arc<dyn LlmClient>, vars: Variables) -> Store<EvalState> {
+    fn store(
+        &self,
+        grant: &Grant,
+        llm: Arc<dyn LlmClient>,
+        vars: Variables,
+        evaluation: Option<(&JudgeConfig, &Row)>,
+    ) -> Store<EvalState> {
+        let (examples, threshold, retrieved) = match evaluation {
+            Some((config, row)) => (
+                config.examples.iter().cloned().collect(),
+                config.threshold,
+                row.retrieved_context
+                    .iter()
+                    .map(|chunk| chunk.content.clone().unwrap_or_default())
+                    .collect(),
+            ),
+            None => (Arc::from([]), 0, Arc::from([])),
+        };
         let stdout = CapturedOutput::default();
         let stderr = CapturedOutput::default();
         let wasi = WasiCtx::builder()
@@ -221,6 +251,9 @@ impl Sandbox {
             llm,
             renderer: self.renderer.clone(),
             vars,
+            examples,
+            threshold,
+            retrieved,
             usage: JudgeUsage::default(),
             log_bytes: 0,
             stdout,

@@ -27,8 +27,8 @@ impl Judge for AnswerSimilarity {
         .requires(Input::ExpectedResponse)
     }
 
-    fn evaluate(_row: &Row, config: &JudgeConfig) -> Result<Assessment, JudgeError> {
-        gavel_sdk::ask_score(config, CRITERION)
+    fn evaluate(_row: &Row, _config: &JudgeConfig) -> Result<Assessment, JudgeError> {
+        gavel_sdk::ask_score(CRITERION)
     }
 }
 

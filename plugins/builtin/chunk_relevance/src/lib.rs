@@ -25,8 +25,8 @@ impl Judge for ChunkRelevance {
         .requires(Input::RetrievedContext)
     }
 
-    fn evaluate(row: &Row, config: &JudgeConfig) -> Result<Assessment, JudgeError> {
-        gavel_sdk::rate_chunks(row, config, CRITERION, Scale::YesNo, Overall::AnyYes)
+    fn evaluate(_row: &Row, _config: &JudgeConfig) -> Result<Assessment, JudgeError> {
+        gavel_sdk::rate_chunks(CRITERION, Scale::YesNo, Overall::AnyYes)
     }
 }
 

@@ -26,8 +26,8 @@ impl Judge for ContextSufficiency {
         .requires(Input::RetrievedContext)
     }
 
-    fn evaluate(_row: &Row, config: &JudgeConfig) -> Result<Assessment, JudgeError> {
-        gavel_sdk::ask_yes_no(config, CRITERION)
+    fn evaluate(_row: &Row, _config: &JudgeConfig) -> Result<Assessment, JudgeError> {
+        gavel_sdk::ask_yes_no(CRITERION)
     }
 }
 

@@ -27,8 +27,8 @@ impl Judge for Correctness {
         .requires_any([Input::ExpectedResponse, Input::ExpectedFacts])
     }
 
-    fn evaluate(_row: &Row, config: &JudgeConfig) -> Result<Assessment, JudgeError> {
-        gavel_sdk::ask_yes_no(config, CRITERION)
+    fn evaluate(_row: &Row, _config: &JudgeConfig) -> Result<Assessment, JudgeError> {
+        gavel_sdk::ask_yes_no(CRITERION)
     }
 }
 

@@ -25,8 +25,8 @@ impl Judge for GlobalGuidelineAdherence {
         .requires(Input::GlobalGuidelines)
     }
 
-    fn evaluate(_row: &Row, config: &JudgeConfig) -> Result<Assessment, JudgeError> {
-        gavel_sdk::ask_yes_no(config, CRITERION)
+    fn evaluate(_row: &Row, _config: &JudgeConfig) -> Result<Assessment, JudgeError> {
+        gavel_sdk::ask_yes_no(CRITERION)
     }
 }
 

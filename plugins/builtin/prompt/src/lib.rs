@@ -18,7 +18,7 @@ impl Judge for PromptJudge {
         )
     }
 
-    fn evaluate(row: &Row, config: &JudgeConfig) -> Result<Assessment, JudgeError> {
+    fn evaluate(_row: &Row, config: &JudgeConfig) -> Result<Assessment, JudgeError> {
         let options: Value = serde_json::from_str(&config.options)
             .map_err(|e| JudgeError::InvalidConfig(format!("options are not JSON: {e}")))?;
         let prompt = options
@@ -27,10 +27,8 @@ impl Judge for PromptJudge {
             .filter(|p| !p.trim().is_empty())
             .ok_or_else(|| JudgeError::InvalidConfig("`prompt` is missing".to_owned()))?;
         match options.get("assessment_type").and_then(Value::as_str) {
-            None | Some("answer") => gavel_sdk::ask_score(config, prompt),
-            Some("retrieval") => {
-                gavel_sdk::rate_chunks(row, config, prompt, Scale::OneToFive, Overall::AllYes)
-            }
+            None | Some("answer") => gavel_sdk::ask_score(prompt),
+            Some("retrieval") => gavel_sdk::rate_chunks(prompt, Scale::OneToFive, Overall::AllYes),
             Some(other) => Err(JudgeError::InvalidConfig(format!(
                 "assessment_type must be \"answer\" or \"retrieval\", not {other:?}"
             ))),

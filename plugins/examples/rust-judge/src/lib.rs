@@ -1,8 +1,14 @@
 //! Is the response concise? Too long by word count fails without an LLM
-//! call; otherwise the judge LLM decides. The Python and JavaScript examples
-//! next to this one do exactly the same.
+//! call; otherwise the judge LLM decides. The examples next to this one do
+//! the same in Python, JavaScript and C.
 
 use gavel_sdk::{Assessment, Description, Input, Judge, JudgeConfig, JudgeError, Row};
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Options {
+    max_words: Option<usize>,
+}
 
 struct Conciseness;
 
@@ -18,21 +24,19 @@ impl Judge for Conciseness {
     }
 
     fn evaluate(row: &Row, config: &JudgeConfig) -> Result<Assessment, JudgeError> {
-        let options: serde_json::Value = serde_json::from_str(&config.options).unwrap_or_default();
-        let max_words = options["max_words"].as_u64().unwrap_or(100);
+        let max_words = config.options::<Options>()?.max_words.unwrap_or(100);
         let words = row
             .response
             .as_deref()
             .unwrap_or("")
             .split_whitespace()
-            .count() as u64;
+            .count();
         if words > max_words {
             return Ok(Assessment::no(format!(
                 "{words} words, over the limit of {max_words}."
             )));
         }
         gavel_sdk::ask_yes_no(
-            config,
             "Is the response concise: does it answer the request \
             without padding, repetition or unrequested detail?\n{{request}}\n{{response}}",
         )
