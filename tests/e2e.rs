@@ -18,3 +18,4 @@ mod llama;
 mod mlflow;
 mod report;
 mod sandbox;
+mod sharing;

@@ -290,7 +290,7 @@ async fn assert_logged(
     ]);
     for judge in judges {
         let name = judge["name"].as_str().unwrap();
-        for field in ["version", "threshold"] {
+        for field in ["version", "sha256", "threshold"] {
             let key = format!("judge.{name}.{field}");
             match &judge.get(field).cloned().unwrap_or(Value::Null) {
                 Value::Null => assert!(!params.contains_key(&key), "{key}"),

@@ -143,6 +143,17 @@ impl Host {
 
     /// A plugin from a `.wasm` component file.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
+        self.load_file_pinned(path, None).await
+    }
+
+    /// A plugin from a `.wasm` component file that must be the build whose
+    /// SHA-256 is `sha256` (hex) when one is given: a file with another
+    /// digest is refused before anything of it is compiled or run.
+    pub async fn load_file_pinned(
+        &self,
+        path: &Path,
+        sha256: Option<&str>,
+    ) -> Result<Plugin, LoadError> {
         let source = PluginSource::File(path.to_owned());
         let fail = |reason: String| LoadError {
             origin: source.clone(),
@@ -164,8 +175,15 @@ impl Host {
             .read_to_end(&mut bytes)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let sha256 = sha256_hex(&bytes);
-        self.load_component(&bytes, &sha256, source).await
+        let digest = sha256_hex(&bytes);
+        if let Some(pinned) = sha256
+            && !pinned.eq_ignore_ascii_case(&digest)
+        {
+            return Err(fail(format!(
+                "its SHA-256 is {digest}, not the pinned {pinned}: the file is another build than the one pinned (if the change is intended, pin the new digest)"
+            )));
+        }
+        self.load_component(&bytes, &digest, source).await
     }
 
     /// A plugin from component bytes.

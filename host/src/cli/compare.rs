@@ -36,6 +36,22 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, CliError> {
     println!("A: {}  {}", a.label(), a.dir.display());
     println!("B: {}  {}", b.label(), b.dir.display());
     println!();
+    if !comparison.judge_changes.is_empty() {
+        println!(
+            "Judges changed: these ran in different builds in A and B, so their verdicts may differ because the judge changed, not the application:"
+        );
+        for change in &comparison.judge_changes {
+            // Names and versions come from run.json files.
+            println!(
+                "  {}",
+                gavel::runtime::text::clean_line(
+                    &change.to_string(),
+                    gavel::runtime::text::MAX_LINE_BYTES
+                )
+            );
+        }
+        println!();
+    }
     print_metrics(&comparison.metrics);
     let (regressions, improvements, other) = (
         comparison.count(ChangeKind::Regression),

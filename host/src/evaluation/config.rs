@@ -49,6 +49,8 @@ pub struct JudgeTable {
     pub prompt: Option<String>,
     /// A plugin judge's component file.
     pub plugin: Option<PathBuf>,
+    /// The SHA-256 (hex) the plugin's file must have: a pinned build.
+    pub sha256: Option<String>,
     /// For prompt judges: `answer` (default) or `retrieval`.
     pub assessment_type: Option<AssessmentKind>,
     /// A 1-5 score above this is a yes (3 unless set).

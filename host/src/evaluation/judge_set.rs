@@ -74,6 +74,11 @@ impl JudgeSet {
             check_name(config, name)?;
             let settings = settings(host, config, name, table, endpoints)?;
             let judge = match (&table.prompt, &table.plugin) {
+                (Some(_), None) if table.sha256.is_some() => {
+                    return Err(config.error(format!(
+                        "[judges.{name}]: `sha256` pins a plugin's file; a prompt judge has none"
+                    )));
+                }
                 (Some(template), None) => {
                     prompt_judge(config, name, table, template, settings, &prompt_plugin)?
                 }
@@ -83,8 +88,16 @@ impl JudgeSet {
                             "[judges.{name}]: `assessment_type` applies to prompt judges; a plugin describes its own"
                         )));
                     }
+                    let pinned = table.sha256.as_deref().map(str::trim);
+                    if let Some(digest) = pinned
+                        && !(digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()))
+                    {
+                        return Err(config.error(format!(
+                            "[judges.{name}]: `sha256` must be 64 hex digits (`sha256sum FILE` or `gavel judges inspect FILE` prints it)"
+                        )));
+                    }
                     let plugin = host
-                        .load_file(&config.dir.join(file))
+                        .load_file_pinned(&config.dir.join(file), pinned)
                         .await
                         .map_err(|e| config.error(format!("[judges.{name}]: {e}")))?;
                     Judge::builder(plugin, settings).name(name.clone()).build()

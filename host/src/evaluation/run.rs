@@ -613,6 +613,7 @@ fn judges_metadata(judge_set: &JudgeSet, selection: &Selection) -> Value {
                 "name": judge.name(),
                 "plugin": judge.plugin().name(),
                 "version": judge.plugin().version(),
+                "sha256": judge.plugin().sha256(),
                 "source": source_of(judge),
                 "threshold": judge.threshold(),
             }),

@@ -23,6 +23,56 @@ pub struct RunResults {
     pub metrics: Map<String, Value>,
     /// In file order.
     pub rows: Vec<Map<String, Value>>,
+    /// The judges the run used (run.json's `judges`), in its order.
+    pub judges: Vec<JudgeBuild>,
+}
+
+/// Which build of a judge a run used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JudgeBuild {
+    pub name: String,
+    pub version: String,
+    /// The component's SHA-256; none in runs written before gavel recorded it.
+    pub sha256: Option<String>,
+}
+
+impl JudgeBuild {
+    fn of(judge: &Value) -> Option<JudgeBuild> {
+        let text = |key: &str| judge.get(key).and_then(Value::as_str).map(str::to_owned);
+        Some(JudgeBuild {
+            name: text("name")?,
+            version: text("version")?,
+            sha256: text("sha256"),
+        })
+    }
+}
+
+/// A judge both runs used, in different builds: its verdicts may have
+/// changed because the judge changed, not the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JudgeChange {
+    pub a: JudgeBuild,
+    pub b: JudgeBuild,
+}
+
+impl std::fmt::Display for JudgeChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = |build: &JudgeBuild| match &build.sha256 {
+            Some(digest) => format!(
+                "{} (sha256 {})",
+                build.version,
+                digest.chars().take(12).collect::<String>()
+            ),
+            None => build.version.clone(),
+        };
+        write!(
+            f,
+            "{}: {} -> {}",
+            self.a.name,
+            short(&self.a),
+            short(&self.b)
+        )
+    }
 }
 
 /// A run that cannot be read; the message names the file.
@@ -54,6 +104,13 @@ impl RunResults {
             name: run.get("name").and_then(Value::as_str).map(str::to_owned),
             metrics,
             rows,
+            judges: run
+                .get("judges")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(JudgeBuild::of)
+                .collect(),
         })
     }
 
@@ -141,6 +198,8 @@ pub struct Comparison {
     pub matched: usize,
     pub only_a: Vec<String>,
     pub only_b: Vec<String>,
+    /// Judges both runs used in different builds (version or digest).
+    pub judge_changes: Vec<JudgeChange>,
 }
 
 impl Comparison {
@@ -192,7 +251,27 @@ pub fn compare(a: &RunResults, b: &RunResults) -> Comparison {
         matched,
         only_a,
         only_b,
+        judge_changes: judge_changes(a, b),
     }
+}
+
+/// The judges of `b` that `a` used in another build. A digest missing on
+/// either side (an older run) compares by version alone.
+fn judge_changes(a: &RunResults, b: &RunResults) -> Vec<JudgeChange> {
+    b.judges
+        .iter()
+        .filter_map(|build_b| {
+            let build_a = a.judges.iter().find(|j| j.name == build_b.name)?;
+            let digests_differ = match (&build_a.sha256, &build_b.sha256) {
+                (Some(x), Some(y)) => !x.eq_ignore_ascii_case(y),
+                _ => false,
+            };
+            (digests_differ || build_a.version != build_b.version).then(|| JudgeChange {
+                a: build_a.clone(),
+                b: build_b.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Each judge's outcome on a row: `yes`/`no`/`error` per rating, the
@@ -348,6 +427,7 @@ pub fn to_html(a: &RunResults, b: &RunResults, comparison: &Comparison) -> Strin
     page::compare(&json!({
         "a": run(a),
         "b": run(b),
+        "judge_changes": comparison.judge_changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "counts": {
             "matched": comparison.matched,
             "regressions": comparison.count(ChangeKind::Regression),
@@ -379,6 +459,7 @@ mod tests {
 
     fn run(rows: Vec<Value>, metrics: Value) -> RunResults {
         RunResults {
+            judges: Vec::new(),
             dir: PathBuf::from("r"),
             run_id: "r".into(),
             name: None,

@@ -116,7 +116,15 @@ impl History {
             .map(|judges| {
                 judges
                     .iter()
-                    .map(|j| serde_json::json!({"name": j["name"], "version": j["version"]}))
+                    .map(|j| {
+                        let mut judge =
+                            serde_json::json!({"name": j["name"], "version": j["version"]});
+                        // Runs written before digests were recorded have none.
+                        if let Some(sha256) = j.get("sha256") {
+                            judge["sha256"] = sha256.clone();
+                        }
+                        judge
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -7,6 +7,7 @@
 //! - tags: `mlflow.runName`, `mlflow.source.name` (`gavel`), `gavel.run_id`,
 //!   `gavel.dataset`, `gavel.dataset_sha256`, `gavel.status`;
 //! - params: `judges` (their names, comma-separated), `judge.<name>.version`,
+//!   `judge.<name>.sha256` (the component's digest),
 //!   `judge.<name>.threshold`, `endpoint.<alias>.model`,
 //!   `endpoint.<alias>.base_url`, `agent` (JSON text), `dataset`,
 //!   `gavel_version`;
@@ -418,7 +419,7 @@ impl RunDirContents {
             let Some(name) = judge.get("name").and_then(Value::as_str) else {
                 continue;
             };
-            for field in ["version", "threshold"] {
+            for field in ["version", "sha256", "threshold"] {
                 if let Some(value) = judge.get(field).and_then(scalar_text) {
                     add(format!("judge.{name}.{field}"), value);
                 }
