@@ -295,18 +295,20 @@ impl JudgeBuilder {
             limits,
         } = self.settings;
         examples.truncate(MAX_EXAMPLES);
-        let config = JudgeConfig {
-            options: serde_json::Value::Object(options).to_string(),
-            endpoint: endpoint.clone(),
-            threshold,
-            examples,
-        };
         let grant = Grant {
             judge: Arc::from(self.name.as_str()),
             judge_version: Arc::from(self.plugin.version()),
-            endpoint: Arc::from(endpoint),
+            endpoint: Arc::from(endpoint.as_str()),
             extra_endpoints: Arc::from(extra_endpoints),
             limits,
+            examples: Arc::from(examples.as_slice()),
+            threshold,
+        };
+        let config = JudgeConfig {
+            options: serde_json::Value::Object(options).to_string(),
+            endpoint,
+            threshold,
+            examples,
         };
         Judge(Arc::new(JudgeInner {
             name: self.name,
@@ -381,7 +383,7 @@ pub fn requirement_names(required: &[Vec<Input>]) -> Vec<String> {
         .collect()
 }
 
-fn rate(verdict: &Verdict, threshold: u8) -> Result<(Rating, Option<u8>), FailureKind> {
+pub(crate) fn rate(verdict: &Verdict, threshold: u8) -> Result<(Rating, Option<u8>), FailureKind> {
     match *verdict {
         Verdict::Yes => Ok((Rating::Yes, None)),
         Verdict::No => Ok((Rating::No, None)),

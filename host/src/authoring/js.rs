@@ -11,8 +11,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
 use super::tools::run;
 use super::{AuthoringError, BuildContext, Language, ProjectFile};
 
@@ -88,8 +86,7 @@ pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
 /// componentize-js's version and the lock file's hash: any change of the
 /// lock file installs anew, into a directory of its own.
 fn tools_version() -> String {
-    let digest = Sha256::digest(TOOLS_LOCK.as_bytes());
-    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let short = super::tools::short_digest(&[TOOLS_LOCK.as_bytes()]);
     format!("{COMPONENTIZE_JS}-{short}")
 }
 

@@ -218,7 +218,7 @@ pub fn build(dir: &Path, out: Option<&Path>, tools: &Tools) -> Result<PathBuf, A
         Language::of_project(&dir).ok_or_else(|| AuthoringError::NotAProject(dir.clone()))?;
     let out = match out {
         Some(out) => std::path::absolute(out).map_err(AuthoringError::io(out))?,
-        None => dir.join(format!("{}.wasm", default_name(&dir))),
+        None => default_output(&dir),
     };
     if let Some(parent) = out.parent() {
         fs::create_dir_all(parent).map_err(AuthoringError::io(parent))?;
@@ -273,11 +273,15 @@ fn check_name(name: &str) -> Result<(), AuthoringError> {
     }
 }
 
-/// The project directory's name as a judge name: `my-judge` -> `my_judge`.
-fn default_name(dir: &Path) -> String {
-    dir.file_name()
+/// Where `gavel build` writes the component of the project in `dir` when
+/// not told: `DIR/<directory name>.wasm`, `-` read as `_` (`my-judge` ->
+/// `my_judge.wasm`).
+pub fn default_output(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
         .map(|n| n.to_string_lossy().replace('-', "_"))
-        .unwrap_or_else(|| "judge".to_owned())
+        .unwrap_or_else(|| "judge".to_owned());
+    dir.join(format!("{name}.wasm"))
 }
 
 #[cfg(test)]

@@ -36,23 +36,19 @@ impl Tools {
     /// The directory for the SDK files `files`, named by their content so
     /// that two gavel versions never share one.
     pub(super) fn sdk_dir(&self, files: &[(&str, &str)]) -> PathBuf {
-        let mut hash = Sha256::new();
-        for (path, contents) in files {
-            hash.update(path.as_bytes());
-            hash.update([0]);
-            hash.update(contents.as_bytes());
-            hash.update([0]);
-        }
-        let digest = hash.finalize();
-        let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        self.root.join("sdk").join(short)
+        let parts: Vec<&[u8]> = files
+            .iter()
+            .flat_map(|(path, contents)| [path.as_bytes(), contents.as_bytes()])
+            .collect();
+        self.root.join("sdk").join(short_digest(&parts))
     }
 
     /// Scratch space for building `project` (a project directory).
     pub fn build_dir(&self, project: &Path) -> PathBuf {
-        let digest = Sha256::digest(project.to_string_lossy().as_bytes());
-        let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        self.root.join("build").join(short)
+        let path = project.to_string_lossy();
+        self.root
+            .join("build")
+            .join(short_digest(&[path.as_bytes()]))
     }
 
     /// The install directory of `tool` at `version`, made by `install` the
@@ -88,6 +84,21 @@ impl Tools {
         fs::write(&done, version).map_err(AuthoringError::io(&done))?;
         Ok(dir)
     }
+}
+
+/// The first 8 bytes of the SHA-256 of `parts` (each ended by a NUL, so
+/// that moving bytes between parts changes it), in hex: a name for a
+/// directory that holds what was made from them.
+pub(super) fn short_digest(parts: &[&[u8]]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part);
+        hash.update([0]);
+    }
+    hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Runs `command`; on failure the error names `step` and carries what the

@@ -41,14 +41,10 @@ pub fn new_judge(args: NewJudgeArgs) -> Result<ExitCode, CliError> {
         println!("  {}", path.strip_prefix(&dir).unwrap_or(path).display());
     }
     println!(
-        "Build it with `gavel build {}`, then try it with `gavel judge --plugin {}/{}.wasm --row {}/row.json`.",
+        "Build it with `gavel build {}`, then try it with `gavel judge --plugin {} --row {}`.",
         dir.display(),
-        dir.display(),
-        dir.file_name().map_or_else(
-            || args.name.clone(),
-            |n| n.to_string_lossy().replace('-', "_")
-        ),
-        dir.display()
+        authoring::default_output(&dir).display(),
+        dir.join("row.json").display()
     );
     Ok(ExitCode::SUCCESS)
 }

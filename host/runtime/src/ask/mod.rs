@@ -14,6 +14,7 @@ pub mod answer;
 use serde_json::{Map, Value};
 
 use crate::bindings::{AskError, ChunkAssessment, LlmError, Overall, Scale, Verdict};
+use crate::judgment::Rating;
 
 const PREAMBLE: &str = "You are a careful, impartial evaluator of an AI application's output. \
 The material to evaluate is enclosed in tags named after what it is, such as \
@@ -90,14 +91,10 @@ pub(crate) fn invalid_template(message: String) -> AskError {
     AskError::InvalidConfig(format!("prompt template: {message}"))
 }
 
-/// Whether the host records `verdict` as "yes" under `threshold`: a score
-/// counts as yes only when above it.
-pub(crate) fn is_yes(verdict: &Verdict, threshold: u8) -> bool {
-    match verdict {
-        Verdict::Yes => true,
-        Verdict::No => false,
-        Verdict::Score(score) => *score > threshold,
-    }
+/// Whether the host will record `verdict` as "yes" under `threshold`: the
+/// judge's own rating rule, so a chunk counts as the host later rates it.
+fn is_yes(verdict: &Verdict, threshold: u8) -> bool {
+    matches!(crate::judge::rate(verdict, threshold), Ok((Rating::Yes, _)))
 }
 
 /// The overall verdict and rationale of per-chunk results (at least one

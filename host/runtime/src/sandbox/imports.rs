@@ -145,26 +145,31 @@ impl EvalState {
         let mut messages = vec![message(Role::System, form.system)];
         let examples = self.examples.clone();
         for example in examples.iter() {
-            let mut vars = Variables::of_row(&example.row);
-            for Variable { name, value } in overrides {
-                vars.set(name, value);
-            }
-            let shown = render(&self.renderer, &self.judge, &question.criterion, &vars)
-                .await
-                .map_err(policy::invalid_template)?;
+            let vars = Variables::of_row(&example.row);
+            let shown = render(
+                &self.renderer,
+                &self.judge,
+                &question.criterion,
+                &vars,
+                overrides,
+            )
+            .await
+            .map_err(policy::invalid_template)?;
             messages.push(message(Role::User, shown));
             messages.push(message(
                 Role::Assistant,
                 policy::example_answer(&example.verdict, &example.rationale),
             ));
         }
-        let mut vars = self.vars.clone();
-        for Variable { name, value } in overrides {
-            vars.set(name, value);
-        }
-        let asked = render(&self.renderer, &self.judge, &question.criterion, &vars)
-            .await
-            .map_err(policy::invalid_template)?;
+        let asked = render(
+            &self.renderer,
+            &self.judge,
+            &question.criterion,
+            &self.vars,
+            overrides,
+        )
+        .await
+        .map_err(policy::invalid_template)?;
         messages.push(message(Role::User, asked));
         let endpoint = question
             .endpoint
@@ -225,14 +230,14 @@ impl prompt::Host for EvalState {
         template: String,
         overrides: Vec<Variable>,
     ) -> Result<String, String> {
-        if overrides.is_empty() {
-            return render(&self.renderer, &self.judge, &template, &self.vars).await;
-        }
-        let mut vars = self.vars.clone();
-        for Variable { name, value } in &overrides {
-            vars.set(name, value);
-        }
-        render(&self.renderer, &self.judge, &template, &vars).await
+        render(
+            &self.renderer,
+            &self.judge,
+            &template,
+            &self.vars,
+            &overrides,
+        )
+        .await
     }
 
     async fn render_row(
@@ -241,11 +246,8 @@ impl prompt::Host for EvalState {
         row: Row,
         overrides: Vec<Variable>,
     ) -> Result<String, String> {
-        let mut vars = Variables::of_row(&row);
-        for Variable { name, value } in &overrides {
-            vars.set(name, value);
-        }
-        render(&self.renderer, &self.judge, &template, &vars).await
+        let vars = Variables::of_row(&row);
+        render(&self.renderer, &self.judge, &template, &vars, &overrides).await
     }
 }
 
@@ -259,7 +261,20 @@ async fn render(
     judge: &Arc<str>,
     template: &str,
     vars: &Variables,
+    overrides: &[Variable],
 ) -> Result<String, String> {
+    // The row's variables are copied only when something replaces one.
+    let overridden;
+    let vars = if overrides.is_empty() {
+        vars
+    } else {
+        let mut copy = vars.clone();
+        for Variable { name, value } in overrides {
+            copy.set(name, value);
+        }
+        overridden = copy;
+        &overridden
+    };
     let source = renderer.source(template, vars).map_err(|e| e.to_string())?;
     let compiled = match renderer.cached(judge, &source) {
         Some(compiled) => compiled,

@@ -64,9 +64,10 @@ pub(crate) struct EvalState {
     llm: Arc<dyn LlmClient>,
     renderer: Arc<Renderer>,
     vars: Variables,
-    /// What the `ask` import needs of the judge's configuration and the
-    /// row: few-shot examples, the score threshold, the retrieved chunks'
-    /// contents (a chunk without content is asked about as empty).
+    /// What the `ask` import needs of the judge's configuration (few-shot
+    /// examples, the score threshold, shared with the grant) and of the row
+    /// (the retrieved chunks' contents; one without content is asked about
+    /// as empty).
     examples: Arc<[Example]>,
     threshold: u8,
     retrieved: Arc<[String]>,
@@ -92,6 +93,10 @@ pub(crate) struct Grant {
     pub(crate) endpoint: Arc<str>,
     pub(crate) extra_endpoints: Arc<[String]>,
     pub(crate) limits: Limits,
+    /// What the `ask` import needs of the judge's configuration, shared by
+    /// every evaluation rather than copied into each.
+    pub(crate) examples: Arc<[Example]>,
+    pub(crate) threshold: u8,
 }
 
 /// The engine, the linker with the host's imports, and the slots that bound
@@ -141,6 +146,8 @@ impl Sandbox {
             endpoint: Arc::from(""),
             extra_endpoints: Arc::from([]),
             limits: Limits::DEFAULT,
+            examples: Arc::from([]),
+            threshold: 0,
         };
         let _slot = self.slots.acquire().await.expect("slots are never closed");
         let mut store = self.store(&grant, Arc::new(NoEndpoints), Variables::default(), None);
@@ -165,12 +172,7 @@ impl Sandbox {
         row: &Row,
     ) -> (Result<Assessment, FailureKind>, JudgeUsage) {
         let _slot = self.slots.acquire().await.expect("slots are never closed");
-        let mut store = self.store(
-            grant,
-            self.llm.clone(),
-            Variables::of_row(row),
-            Some((config, row)),
-        );
+        let mut store = self.store(grant, self.llm.clone(), Variables::of_row(row), Some(row));
         let clock = store.data().clock.clone();
         let run = async {
             let instance = pre.instantiate_async(&mut store).await?;
@@ -210,19 +212,17 @@ impl Sandbox {
         grant: &Grant,
         llm: Arc<dyn LlmClient>,
         vars: Variables,
-        evaluation: Option<(&JudgeConfig, &Row)>,
+        row: Option<&Row>,
     ) -> Store<EvalState> {
-        let (examples, threshold, retrieved) = match evaluation {
-            Some((config, row)) => (
-                config.examples.iter().cloned().collect(),
-                config.threshold,
+        let retrieved = row.map_or_else(
+            || Arc::from([]),
+            |row| {
                 row.retrieved_context
                     .iter()
                     .map(|chunk| chunk.content.clone().unwrap_or_default())
-                    .collect(),
-            ),
-            None => (Arc::from([]), 0, Arc::from([])),
-        };
+                    .collect()
+            },
+        );
         let stdout = CapturedOutput::default();
         let stderr = CapturedOutput::default();
         let wasi = WasiCtx::builder()
@@ -251,8 +251,8 @@ impl Sandbox {
             llm,
             renderer: self.renderer.clone(),
             vars,
-            examples,
-            threshold,
+            examples: grant.examples.clone(),
+            threshold: grant.threshold,
             retrieved,
             usage: JudgeUsage::default(),
             log_bytes: 0,
