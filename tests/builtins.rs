@@ -4,6 +4,7 @@
 
 use gavel::evaluation::config::Config;
 use gavel::evaluation::judge_set::JudgeSet;
+use gavel::evaluation::plugins::{LockUse, PluginLoader};
 use gavel::runtime::bindings::{AssessmentType, Example, JudgeError, Verdict};
 use gavel::runtime::{FailureKind, input_name};
 use gavel::{Host, Judge, Rating, Settings};
@@ -525,7 +526,8 @@ async fn custom_prompt_judges_from_config_score_with_single_braces() {
     )
     .unwrap();
     let plugins = host.load_builtins().await.unwrap();
-    let judge_set = JudgeSet::new(&host, plugins, &config, &["judge"])
+    let loader = PluginLoader::new(&config, &host, LockUse::Prefer).unwrap();
+    let judge_set = JudgeSet::new(&host, plugins, &config, &loader, &["judge"])
         .await
         .unwrap();
     let custom: Vec<&str> = judge_set.custom().iter().map(Judge::name).collect();

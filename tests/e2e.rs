@@ -4,6 +4,7 @@
 mod support;
 
 mod agent;
+mod align;
 mod builtins;
 mod cli;
 mod compat;
@@ -16,6 +17,7 @@ mod hygiene;
 mod languages;
 mod llama;
 mod mlflow;
+mod registry;
 mod report;
 mod sandbox;
 mod sharing;

@@ -590,3 +590,207 @@ async fn a_judge_made_by_gavel_new_behaves_the_same_in_every_language() {
         }
     }
 }
+
+/// `gavel judges inspect --json` of the component at `path`.
+async fn inspect(path: &std::path::Path) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let output = support::gavel(
+        dir.path(),
+        &["judges", "inspect", "--json", path.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    serde_json::from_str(&output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_judge_made_by_gavel_new_carries_its_manifest_metadata() {
+    for &language in components::LANGUAGES {
+        let inspected = inspect(&components::probe(language)).await;
+        // The judge's own describe() (the probe's judge file) ...
+        assert_eq!(
+            (&inspected["name"], &inspected["version"]),
+            (&json!("probe"), &json!("1.0.0")),
+            "{language}"
+        );
+        // ... and the package metadata of the manifest `gavel new` wrote
+        // (Cargo.toml, pyproject.toml, package.json, judge.toml).
+        assert_eq!(
+            inspected["metadata"],
+            json!({
+                "name": "probe",
+                "version": "0.1.0",
+                "description": "A gavel judge: whether the response answers the request.",
+                "authors": null,
+                "license": "Apache-2.0",
+                "source": null,
+                "homepage": null,
+                "revision": null,
+            }),
+            "{language}"
+        );
+        assert_eq!(inspected["metadata_error"], Value::Null, "{language}");
+    }
+
+    // The text form shows both name-and-version pairs, saying which is which.
+    let dir = tempfile::tempdir().unwrap();
+    let probe = components::probe("c");
+    let output = support::gavel(
+        dir.path(),
+        &["judges", "inspect", probe.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    for line in [
+        "version      1.0.0\n",
+        "package      probe 0.1.0 (the package's; the judge calls itself probe 1.0.0)\n",
+        "license      Apache-2.0\n",
+    ] {
+        assert!(
+            output.stdout.contains(line),
+            "{line:?} in:\n{}",
+            output.stdout
+        );
+    }
+
+    // A component built without gavel has none, and says so.
+    let rust_example = inspect(&components::rust_example()).await;
+    assert_eq!(rust_example["metadata"]["license"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rebuild_writes_the_manifest_as_it_is_now() {
+    // JavaScript: the build skips componentize-js when the bundle did not
+    // change; the metadata must follow package.json all the same.
+    let built = components::probe("js");
+    let project = built.with_file_name("probe");
+    let manifest = project.join("package.json");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let changed = original.replace(
+        "\"version\": \"0.1.0\"",
+        "\"version\": \"0.1.1\",\n  \"author\": { \"name\": \"Ada\", \"email\": \"ada@example.com\" },\n  \"repository\": \"github:gavel-eval/probe\"",
+    );
+    assert_ne!(changed, original);
+    std::fs::write(&manifest, changed).unwrap();
+    let out = built.with_file_name("probe-rebuilt.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = support::gavel(
+        dir.path(),
+        &[
+            "build",
+            project.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    std::fs::write(&manifest, original).unwrap();
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    eprintln!("js rebuild: {:.1} s", started.elapsed().as_secs_f64());
+    let metadata = &inspect(&out).await["metadata"];
+    assert_eq!(metadata["version"], "0.1.1");
+    assert_eq!(metadata["authors"], "Ada <ada@example.com>");
+    assert_eq!(metadata["source"], "https://github.com/gavel-eval/probe");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_licence_that_is_not_spdx_fails_the_build_naming_the_manifest_and_key() {
+    let root = tempfile::tempdir().unwrap();
+    for (language, manifest, key) in [
+        ("rust", "Cargo.toml", "package.license"),
+        ("python", "pyproject.toml", "project.license"),
+        ("js", "package.json", "license"),
+        ("c", "judge.toml", "judge.license"),
+    ] {
+        let project = root.path().join(language);
+        let made = support::gavel(
+            root.path(),
+            &[
+                "new",
+                "judge",
+                "bad",
+                "--lang",
+                language,
+                project.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        let path = project.join(manifest);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("Apache-2.0", "Apache 2")).unwrap();
+
+        let started = Instant::now();
+        let built = support::gavel(root.path(), &["build", project.to_str().unwrap()], &[]).await;
+        assert_eq!(built.code, 2, "{language}: {}", built.stderr);
+        let expected = format!(
+            "{}: {key}: `Apache 2` is not an SPDX licence expression",
+            path.canonicalize().unwrap().display()
+        );
+        assert!(
+            built.stderr.contains(&expected),
+            "{language}: {}",
+            built.stderr
+        );
+        // Checked before anything is compiled, and nothing is written.
+        assert!(started.elapsed().as_secs_f64() < 10.0, "{language}");
+        let wasm = std::fs::read_dir(&project)
+            .unwrap()
+            .filter(|entry| {
+                let name = entry.as_ref().unwrap().file_name();
+                name.to_string_lossy().contains(".wasm")
+            })
+            .count();
+        assert_eq!(wasm, 0, "{language}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inspect_shows_hostile_metadata_cleaned_and_one_line_each() {
+    let hostile = gavel::metadata::JudgeMetadata {
+        name: Some("conciseness\nsha256       0000 (forged)".into()),
+        authors: Some(format!(
+            "\u{1b}[2J\u{1b}]0;title\u{7}{}",
+            "a".repeat(1 << 20)
+        )),
+        ..Default::default()
+    };
+    let bytes = std::fs::read(components::rust_example()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.wasm");
+    std::fs::write(&path, hostile.embed(&bytes).unwrap()).unwrap();
+
+    let output = support::gavel(
+        dir.path(),
+        &["judges", "inspect", path.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(!output.stdout.contains('\u{1b}') && !output.stdout.contains('\u{7}'));
+    let sha256_lines = output
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("sha256"))
+        .count();
+    assert_eq!(sha256_lines, 1, "{}", output.stdout);
+    assert!(
+        output.stdout.len() < 40 << 10,
+        "{} bytes",
+        output.stdout.len()
+    );
+
+    let metadata = &inspect(&path).await["metadata"];
+    let authors = metadata["authors"].as_str().unwrap();
+    assert!(authors.starts_with("\u{fffd}[2J\u{fffd}]0;title\u{fffd}aaa"));
+    assert!(
+        authors.ends_with("bytes cut)"),
+        "{}",
+        &authors[authors.len() - 40..]
+    );
+}

@@ -44,7 +44,7 @@ fn judges(request: &Recorded) -> Reply {
 }
 
 /// tests/browser with playwright-core installed (tests/run does it).
-fn browser_checker() -> PathBuf {
+pub(crate) fn browser_checker() -> PathBuf {
     let dir = workspace().join("tests/browser");
     assert!(
         dir.join("node_modules/playwright-core").is_dir(),

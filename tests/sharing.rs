@@ -154,3 +154,88 @@ async fn a_pinned_judge_runs_only_as_the_build_pinned_and_runs_record_every_dige
     let out = gavel(d, &["compare", "candidate", "candidate"], &[]).await;
     assert!(!out.stdout.contains("Judges changed"), "{}", out.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_file_judge_refuses_to_run_once_the_file_changed() {
+    let llm = TestLlm::start().await;
+    llm.always(&support::verdict("yes", "Concise."));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_jsonl(
+        &d.join("set.jsonl"),
+        &[json!({"request": "2+2?", "response": "4"})],
+    );
+    let judge = d.join("conciseness.wasm");
+    std::fs::copy(components::rust_example(), &judge).unwrap();
+    std::fs::write(d.join("gavel.toml"), config(&judge, None)).unwrap();
+    let url = llm.base_url();
+    let eval = |name: &'static str| {
+        let url = url.clone();
+        async move {
+            let args = [
+                "eval",
+                "set.jsonl",
+                "--locked",
+                "--judges",
+                "conciseness",
+                "--out",
+                name,
+                "--judge-base-url",
+                &url,
+            ];
+            gavel(d, &args, &[]).await
+        }
+    };
+    let out = gavel(d, &["lock"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let locked_digest = sha256_of(&judge);
+    assert!(
+        out.stdout.contains(&format!(
+            "+ conciseness: {} (sha256:{locked_digest})",
+            judge.display()
+        )),
+        "{}",
+        out.stdout
+    );
+    let out = eval("locked").await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // Someone rebuilds the file: CI's locked run refuses and says how to go on.
+    let c = tokio::task::spawn_blocking(|| components::example("c"))
+        .await
+        .unwrap();
+    std::fs::copy(&c, &judge).unwrap();
+    let out = eval("changed").await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "judge `conciseness`: {} changed since gavel.lock was written (SHA-256 {}, locked {locked_digest})",
+            judge.display(),
+            sha256_of(&c)
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("run `gavel lock`"), "{}", out.stderr);
+    assert!(!d.join("changed").join("results.jsonl").exists());
+
+    // A judge added to gavel.toml but not locked, and one locked but gone.
+    std::fs::write(
+        d.join("gavel.toml"),
+        config(&judge, None).replace("conciseness]", "brevity]"),
+    )
+    .unwrap();
+    let out = gavel(d, &["judges", "list", "--locked"], &[]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("judge `brevity` is not in gavel.lock"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("gavel.lock pins judge `conciseness`, which gavel.toml no longer has"),
+        "{}",
+        out.stderr
+    );
+}

@@ -149,7 +149,7 @@ fn main() {
                 let s = per_judgment(&host, &judge, &row, iterations).await;
                 let shown = match plugin.source() {
                     gavel::PluginSource::File(path) => format!("{name} ({})", path.file_name().unwrap().to_string_lossy()),
-                    gavel::PluginSource::Builtin => name,
+                    gavel::PluginSource::Builtin | gavel::PluginSource::Registry(_) => name,
                 };
                 println!("| {shown} | {label} | {} | {} | {} |", us(s.median), us(s.p90), us(s.p99));
             }

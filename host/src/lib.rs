@@ -11,6 +11,9 @@
 //!   back: the run directory, metrics, gates, report.html, comparisons,
 //!   JUnit, the run history and MLflow.
 //!
+//! Beside them, [`registry`] shares judge components through OCI
+//! registries and locks the builds a configuration uses.
+//!
 //! `data set -> rows -> selection -> judge component -> judgments -> row
 //! result -> run directory -> readers`. See docs/architecture.md.
 //!
@@ -38,4 +41,6 @@ mod arbitrary_json;
 #[cfg(feature = "authoring")]
 pub mod authoring;
 pub mod evaluation;
+pub mod metadata;
+pub mod registry;
 pub mod results;

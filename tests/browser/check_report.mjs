@@ -27,8 +27,15 @@
 //                                     //   overall rationale and every judge's rationale and error
 //                                     //   (read from the data embedded in REPORT.html) and each
 //                                     //   "contains" string
-//     "max_long_task_ms": 200         // optional: fail when a main-thread task during load or
+//     "max_long_task_ms": 200,        // optional: fail when a main-thread task during load or
 //                                     //   filtering took longer than this (Long Tasks API)
+//     "alignment": {"kappa": {"correctness": "0.417"}, "open": "q4"}
+//                                     // optional: the "Agreement with human labels" section shows
+//                                     //   one row per judge of the embedded alignment.json, with
+//                                     //   each listed kappa as the table prints it; clicking "open"
+//                                     //   among the disagreements opens that request's detail view.
+//                                     //   Without it, a report with no alignment data must not
+//                                     //   show the section.
 //   }
 //
 // Always checked as well:
@@ -301,6 +308,35 @@ async function checkKeyboard(page, expect) {
   expectEqual(back, 'row-open', 'focus after closing the detail view with Escape');
 }
 
+async function checkAlignment(page, expect, data) {
+  const section = page.locator(byTestId('alignment'));
+  if (!expect.alignment) {
+    if (!data.alignment && await section.isVisible()) fail('the alignment section shows, but the report has no alignment data');
+    return;
+  }
+  if (!await section.isVisible()) fail('the "Agreement with human labels" section is not shown');
+  const rows = await page.$$eval(byTestId('alignment-row'), (trs) => trs.map((tr) => [
+    tr.getAttribute('data-judge'), tr.querySelector('[data-stat="kappa"]').textContent]));
+  const judges = ((data.alignment || {}).judges || []).map((j) => String(j.judge));
+  expectEqual(JSON.stringify(rows.map((r) => r[0])), JSON.stringify(judges), 'judges in the alignment table');
+  for (const [judge, kappa] of Object.entries(expect.alignment.kappa || {})) {
+    const row = rows.find((r) => r[0] === judge);
+    if (!row) fail(`the alignment table has no row for ${JSON.stringify(judge)}`);
+    expectEqual(row[1], kappa, `kappa of ${judge} in the alignment table`);
+  }
+  if (expect.alignment.open != null) {
+    const requestId = String(expect.alignment.open);
+    await page.evaluate(() => document.querySelectorAll('[data-testid="alignment-judge"]').forEach((d) => { d.open = true; }));
+    const link = section.getByRole('button', { name: requestId, exact: true }).first();
+    if (await link.count() === 0) fail(`no disagreement links to request ${JSON.stringify(requestId)}`);
+    await link.click();
+    await page.waitForSelector(`${byTestId('detail')}[open]`, { timeout: TIMEOUT_MS });
+    expectEqual(await page.getAttribute(byTestId('detail'), 'data-request-id'), requestId, 'request opened from the alignment section');
+    await page.click(byTestId('detail-close'));
+    await page.waitForSelector(`${byTestId('detail')}:not([open])`, { state: 'attached', timeout: TIMEOUT_MS });
+  }
+}
+
 // Markup in the data must stay text: count what the page's own markup has and nothing more.
 async function checkNoInjection(page) {
   const found = await page.evaluate(() => ({
@@ -399,6 +435,7 @@ async function main() {
     await checkSearch(page, expect);
     await checkKeyboard(page, expect);
     const details = await checkDetail(page, expect, data);
+    await checkAlignment(page, expect, data);
     await checkNoInjection(page);
     const timings = await measure(page);
     bail();

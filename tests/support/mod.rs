@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod llm_server;
+pub mod registry;
 
 use std::path::PathBuf;
 use std::sync::Arc;

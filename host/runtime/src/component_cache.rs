@@ -381,17 +381,7 @@ mod owner {
     }
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub(crate) use crate::digest::{hex, sha256_hex};
 
 /// `std::hash::Hasher` over SHA-256, so the engine's compatibility hash gives
 /// the same key in every process (`DefaultHasher` is not stable).

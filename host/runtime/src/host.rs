@@ -99,13 +99,14 @@ pub struct Host {
     llm: Arc<dyn LlmClient>,
     max_component_bytes: u64,
     max_compile_time: Duration,
+    cache_dir: Option<PathBuf>,
 }
 
 impl Host {
     pub fn new(options: HostOptions) -> Result<Host, HostError> {
         let engine = engine::build(options.allocation, &options.maxima)
             .map_err(|e| HostError(format!("{e:#}")))?;
-        let cache = ComponentCache::new(&engine, options.cache_dir);
+        let cache = ComponentCache::new(&engine, options.cache_dir.clone());
         let concurrency = options
             .max_evaluations
             .unwrap_or(usize::MAX)
@@ -120,7 +121,18 @@ impl Host {
             llm: options.llm,
             max_component_bytes: options.max_component_bytes,
             max_compile_time: options.max_compile_time,
+            cache_dir: options.cache_dir,
         })
+    }
+
+    /// Where compiled components (and pulled judges) are kept, if anywhere.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
+    }
+
+    /// The largest component this host loads, in bytes.
+    pub fn max_component_bytes(&self) -> u64 {
+        self.max_component_bytes
     }
 
     /// The client judges' LLM calls go through.
@@ -223,6 +235,7 @@ impl Host {
             None => (self.compile(bytes, sha256).await.map_err(fail)?, false),
         };
         let targets = wit_version(&component, self.sandbox.engine());
+        let world = world(&component, self.sandbox.engine());
         let pre = self.sandbox.prepare(&component).map_err(|e| {
             fail(match &targets {
                 Some(version) if !crate::bindings::hosts(version) => format!(
@@ -253,6 +266,7 @@ impl Host {
             from_cache,
             sha256,
             targets.unwrap_or_default(),
+            world,
         ))
     }
 
@@ -314,6 +328,20 @@ impl Host {
 
 /// The version of the `gavel:judge` package whose `judge` interface the
 /// component exports, if it exports one.
+fn world(component: &Component, engine: &wasmtime::Engine) -> plugin::World {
+    let ty = component.component_type();
+    plugin::World {
+        imports: ty
+            .imports(engine)
+            .map(|(name, _)| name.to_owned())
+            .collect(),
+        exports: ty
+            .exports(engine)
+            .map(|(name, _)| name.to_owned())
+            .collect(),
+    }
+}
+
 fn wit_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
     component
         .component_type()

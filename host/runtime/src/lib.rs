@@ -39,6 +39,7 @@ pub mod ask;
 pub mod bindings;
 pub mod builtins;
 mod component_cache;
+pub mod digest;
 mod engine;
 mod failure;
 mod host;
@@ -64,4 +65,4 @@ pub use judge::{
 pub use judgment::{ChunkJudgment, JudgeOutcome, JudgeUsage, Judgment, Rating};
 pub use limits::{LimitError, LimitOverrides, Limits};
 pub use llm::LlmClient;
-pub use plugin::{LoadError, Plugin, PluginSource};
+pub use plugin::{LoadError, Plugin, PluginSource, World};

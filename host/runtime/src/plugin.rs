@@ -14,6 +14,9 @@ pub enum PluginSource {
     Builtin,
     /// A `.wasm` file.
     File(PathBuf),
+    /// Pulled from an OCI registry: the reference, pinned to its digest
+    /// (`oci://host/ns/name@sha256:...`).
+    Registry(String),
 }
 
 impl fmt::Display for PluginSource {
@@ -21,6 +24,7 @@ impl fmt::Display for PluginSource {
         match self {
             PluginSource::Builtin => f.write_str("built-in"),
             PluginSource::File(path) => write!(f, "{}", path.display()),
+            PluginSource::Registry(reference) => f.write_str(reference),
         }
     }
 }
@@ -38,6 +42,16 @@ struct PluginInner {
     sha256: String,
     /// The `gavel:judge` version the component was built against.
     wit_version: String,
+    /// The component's import and export names, for registries' metadata.
+    world: World,
+}
+
+/// The names a component imports and exports (`gavel:judge/ask@0.1.1`,
+/// `wasi:cli/environment@0.2.0`, ...), as registries list them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct World {
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
 }
 
 impl Plugin {
@@ -48,6 +62,7 @@ impl Plugin {
         from_cache: bool,
         sha256: &str,
         wit_version: String,
+        world: World,
     ) -> Self {
         Plugin(Arc::new(PluginInner {
             pre,
@@ -56,6 +71,7 @@ impl Plugin {
             from_cache,
             sha256: sha256.to_owned(),
             wit_version,
+            world,
         }))
     }
 
@@ -68,6 +84,11 @@ impl Plugin {
     /// against (`0.1.0`, `0.1.1`, ...).
     pub fn wit_version(&self) -> &str {
         &self.0.wit_version
+    }
+
+    /// What the component imports and exports.
+    pub fn world(&self) -> &World {
+        &self.0.world
     }
 
     /// Whether its compiled code came from the on-disk cache.

@@ -39,13 +39,17 @@ pub(super) fn scaffold(name: &str) -> Vec<ProjectFile> {
             contents: include_str!("../../../sdk/c/template/judge.c").replace("__NAME__", name),
         },
         ProjectFile {
+            path: "judge.toml",
+            contents: include_str!("../../../sdk/c/template/judge.toml").replace("__NAME__", name),
+        },
+        ProjectFile {
             path: ".gitignore",
             contents: "*.wasm\n".to_owned(),
         },
     ]
 }
 
-pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
+pub(super) fn build(context: &BuildContext) -> Result<Vec<u8>, AuthoringError> {
     let toolchain = Toolchain::find()?;
     let scratch = context.tools.build_dir(context.dir);
     let bindings = scratch.join("bindings");
@@ -77,11 +81,10 @@ pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
     }
 
     let module = fs::read(&core).map_err(AuthoringError::io(&core))?;
-    let component = componentize(&module).map_err(|error| AuthoringError::Failed {
+    componentize(&module).map_err(|error| AuthoringError::Failed {
         step: "making the component".to_owned(),
         output: format!("{error:#}"),
-    })?;
-    fs::write(context.out, component).map_err(AuthoringError::io(context.out))
+    })
 }
 
 /// The project's `.c` files (not those of subdirectories), in name order.

@@ -58,7 +58,7 @@ pub(super) fn scaffold(name: &str) -> Vec<ProjectFile> {
     ]
 }
 
-pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
+pub(super) fn build(context: &BuildContext) -> Result<Vec<u8>, AuthoringError> {
     check_node()?;
     let tools = context
         .tools
@@ -66,6 +66,10 @@ pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
     let scratch = context.tools.build_dir(context.dir);
     std::fs::create_dir_all(&scratch).map_err(AuthoringError::io(&scratch))?;
     let sdk = context.sdk.join("sdk/js");
+    // The component stays in the scratch directory, where build.mjs can
+    // tell it is up to date and skip componentize-js; `gavel build` writes
+    // the metadata into a copy of it.
+    let component = scratch.join("judge.wasm");
     run(
         "bundling and componentizing judge.js (rolldown, componentize-js)",
         Command::new("node")
@@ -78,9 +82,9 @@ pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
             .arg(sdk.join("index.js"))
             .arg(context.sdk.join("wit"))
             .arg(&scratch)
-            .arg(context.out),
+            .arg(&component),
     )?;
-    Ok(())
+    std::fs::read(&component).map_err(AuthoringError::io(&component))
 }
 
 /// componentize-js's version and the lock file's hash: any change of the

@@ -7,9 +7,14 @@
 //! and how to build one. The tools a language needs are installed on first
 //! use, at pinned versions, under the cache directory (see [`tools`]); what
 //! cannot be installed that way (a C compiler) is named in the error.
+//!
+//! A build writes the package metadata the project's manifest declares
+//! (`manifest`) into the component it made, where `gavel judges
+//! inspect`, wasm-tools and registries read it ([`crate::metadata`]).
 
 mod c;
 mod js;
+mod manifest;
 mod python;
 mod rust;
 pub mod tools;
@@ -134,6 +139,10 @@ pub enum AuthoringError {
         what: String,
         how: String,
     },
+    /// The project's manifest has a value that cannot go into the
+    /// component's metadata (`what` names the key), or does not parse.
+    #[error("{}: {what}", path.display())]
+    Manifest { path: PathBuf, what: String },
     /// A tool ran and failed: its name, and what it printed.
     #[error("{step} failed:\n{output}")]
     Failed { step: String, output: String },
@@ -198,12 +207,11 @@ pub fn new_judge(
     Ok(written)
 }
 
-/// What one build needs to know.
+/// What one build needs to know. A language's build returns the component
+/// it made; [`build`] writes the metadata into it and puts it in place.
 pub struct BuildContext<'a> {
     /// The project directory.
     pub dir: &'a Path,
-    /// Where to write the component.
-    pub out: &'a Path,
     /// The root of the SDK files gavel wrote into its cache: `wit/` and
     /// `sdk/<language>/` below it, laid out as in gavel's repository.
     pub sdk: &'a Path,
@@ -223,20 +231,43 @@ pub fn build(dir: &Path, out: Option<&Path>, tools: &Tools) -> Result<PathBuf, A
     if let Some(parent) = out.parent() {
         fs::create_dir_all(parent).map_err(AuthoringError::io(parent))?;
     }
+    // Read before building, so that a bad manifest value does not wait
+    // for a build that can take a minute.
+    let metadata = manifest::read(language, &dir)?;
     let sdk = write_sdk(language, tools)?;
     let context = BuildContext {
         dir: &dir,
-        out: &out,
         sdk: &sdk,
         tools,
     };
-    match language {
+    let component = match language {
         Language::Rust => rust::build(&context)?,
         Language::Python => python::build(&context)?,
         Language::JavaScript => js::build(&context)?,
         Language::C => c::build(&context)?,
-    }
+    };
+    let component = metadata
+        .embed(&component)
+        .map_err(|error| AuthoringError::Failed {
+            step: "writing the metadata into the component".to_owned(),
+            output: error.to_string(),
+        })?;
+    write_in_place(&out, &component)?;
     Ok(out)
+}
+
+/// Writes `bytes` to `path` through a file next to it renamed into place,
+/// so that a failed build never leaves a truncated component where the
+/// last good one was.
+fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), AuthoringError> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    if let Err(error) = fs::write(&partial, bytes) {
+        let _ = fs::remove_file(&partial);
+        return Err(AuthoringError::io(&partial)(error));
+    }
+    fs::rename(&partial, path).map_err(AuthoringError::io(path))
 }
 
 /// Writes the WIT and `language`'s SDK files under the cache directory

@@ -72,6 +72,10 @@ pub(super) fn scaffold(name: &str) -> Vec<ProjectFile> {
             contents: fill(include_str!("../../../sdk/python/template/judge.py")),
         },
         ProjectFile {
+            path: "pyproject.toml",
+            contents: fill(include_str!("../../../sdk/python/template/pyproject.toml")),
+        },
+        ProjectFile {
             path: "README.md",
             contents: fill(include_str!("../../../sdk/python/template/README.md")),
         },
@@ -82,7 +86,7 @@ pub(super) fn scaffold(name: &str) -> Vec<ProjectFile> {
     ]
 }
 
-pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
+pub(super) fn build(context: &BuildContext) -> Result<Vec<u8>, AuthoringError> {
     let componentize_py = componentize_py(context.tools)?;
     let scratch = context.tools.build_dir(context.dir);
     fs::create_dir_all(&scratch).map_err(AuthoringError::io(&scratch))?;
@@ -105,10 +109,9 @@ pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
         &app.join("gavel_judge"),
     )?;
 
-    let mut partial = context.out.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    let built = run(
+    let component = scratch.join("judge.wasm");
+    let _ = fs::remove_file(&component);
+    run(
         "componentize-py",
         Command::new(&componentize_py)
             .current_dir(&app)
@@ -125,15 +128,11 @@ pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
             .args(["-w", "plugin", "componentize", ENTRY, "-p"])
             .arg(&app)
             .arg("-o")
-            .arg(&partial),
-    );
-    if let Err(error) = built {
-        let _ = fs::remove_file(&partial);
-        return Err(error);
-    }
-    // Renamed into place so that a failed build never leaves a truncated
-    // component where the last good one was.
-    fs::rename(&partial, context.out).map_err(AuthoringError::io(context.out))
+            .arg(&component),
+    )?;
+    // Read while the lock is held: another build of the project would
+    // write the same file.
+    fs::read(&component).map_err(AuthoringError::io(&component))
 }
 
 /// componentize-py's executable, installed into a venv of its own on first

@@ -87,7 +87,7 @@ pub(super) fn scaffold(name: &str, sdk: &Path) -> Vec<ProjectFile> {
     ]
 }
 
-pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
+pub(super) fn build(context: &BuildContext) -> Result<Vec<u8>, AuthoringError> {
     check_target()?;
     let manifest = context.dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).map_err(AuthoringError::io(&manifest))?;
@@ -118,8 +118,7 @@ pub(super) fn build(context: &BuildContext) -> Result<(), AuthoringError> {
         .join(TARGET)
         .join("release")
         .join(format!("{}.wasm", package.replace('-', "_")));
-    std::fs::copy(&built, context.out).map_err(AuthoringError::io(&built))?;
-    Ok(())
+    std::fs::read(&built).map_err(AuthoringError::io(&built))
 }
 
 fn cargo() -> std::ffi::OsString {

@@ -95,10 +95,7 @@ pub(super) fn short_digest(parts: &[&[u8]]) -> String {
         hash.update(part);
         hash.update([0]);
     }
-    hash.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    gavel_runtime::digest::hex(&hash.finalize()[..8])
 }
 
 /// Runs `command`; on failure the error names `step` and carries what the

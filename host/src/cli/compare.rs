@@ -93,23 +93,22 @@ pub fn run(args: CompareArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-/// A run directory as given, else a run of the history by id or name.
 fn load(run: &str, history: &HistoryArgs) -> Result<RunResults, CliError> {
+    RunResults::load(&run_dir(run, history)?).map_err(CliError::bad_input)
+}
+
+/// A run directory as given, else a run of the history by id or name.
+pub(super) fn run_dir(run: &str, history: &HistoryArgs) -> Result<PathBuf, CliError> {
     let path = Path::new(run);
-    let dir = if path.join(gavel::results::run_dir::RUN).is_file() {
-        path.to_owned()
-    } else {
-        let entry = history.open()?.find(run).map_err(CliError::bad_input)?;
-        match entry {
-            Some(entry) => entry.dir,
-            None => {
-                return Err(CliError::bad_input(anyhow!(
-                    "no run '{run}': it is neither a run directory nor a run id or name in the history (see `gavel runs`)"
-                )));
-            }
-        }
-    };
-    RunResults::load(&dir).map_err(CliError::bad_input)
+    if path.join(gavel::results::run_dir::RUN).is_file() {
+        return Ok(path.to_owned());
+    }
+    match history.open()?.find(run).map_err(CliError::bad_input)? {
+        Some(entry) => Ok(entry.dir),
+        None => Err(CliError::bad_input(anyhow!(
+            "no run '{run}': it is neither a run directory nor a run id or name in the history (see `gavel runs`)"
+        ))),
+    }
 }
 
 fn print_metrics(metrics: &[gavel::results::compare::MetricDelta]) {

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use gavel::evaluation::judge_set::source_of;
+use gavel::metadata::JudgeMetadata;
 use gavel::runtime::bindings::AssessmentType;
 use gavel::runtime::requirement_names;
 use serde_json::json;
@@ -110,7 +111,17 @@ pub async fn inspect(args: InspectArgs) -> Result<ExitCode, CliError> {
         gavel::runtime::text::MAX_MESSAGE_BYTES,
     );
     let wit = format!("gavel:judge@{}", plugin.wit_version());
+    // Loaded, so within the host's size limit: reading it again is bounded.
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| CliError::bad_input(anyhow::anyhow!("{}: {e}", args.file.display())))?;
+    // Metadata that breaks the conventions does not make the judge
+    // unusable: it is reported, and the rest is shown.
+    let metadata = JudgeMetadata::read(&bytes);
     if args.json {
+        let (metadata, metadata_error) = match &metadata {
+            Ok(metadata) => (json!(metadata), None),
+            Err(error) => (serde_json::Value::Null, Some(error.to_string())),
+        };
         println!(
             "{}",
             json!({
@@ -123,6 +134,8 @@ pub async fn inspect(args: InspectArgs) -> Result<ExitCode, CliError> {
                 "wit": wit,
                 "size": size,
                 "sha256": plugin.sha256(),
+                "metadata": metadata,
+                "metadata_error": metadata_error,
             })
         );
         return Ok(ExitCode::SUCCESS);
@@ -137,18 +150,80 @@ pub async fn inspect(args: InspectArgs) -> Result<ExitCode, CliError> {
     } else {
         inputs.join(", ")
     };
-    for (label, value) in [
+    let mut lines = vec![
         ("name", plugin.name().to_owned()),
         ("version", plugin.version().to_owned()),
-        ("description", text),
+        ("description", text.clone()),
         ("type", kind.to_owned()),
         ("requires", inputs),
         ("endpoints", endpoints),
         ("targets", wit),
+    ];
+    match &metadata {
+        Ok(metadata) => lines.extend(metadata_lines(metadata, &plugin, &text)),
+        Err(error) => lines.push(("metadata", error.to_string())),
+    }
+    lines.extend([
         ("size", format!("{size} bytes ({} KiB)", size >> 10)),
         ("sha256", plugin.sha256().to_owned()),
-    ] {
+    ]);
+    for (label, value) in lines {
         println!("{label:<12} {value}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The package metadata's lines of `gavel judges inspect`: the package's
+/// name and version (saying so when they are not the judge's own, which
+/// the lines above show), its description when it is another, and the
+/// fields the judge's description has no place for.
+fn metadata_lines(
+    metadata: &JudgeMetadata,
+    plugin: &gavel::Plugin,
+    description: &str,
+) -> Vec<(&'static str, String)> {
+    if metadata.is_empty() {
+        return vec![("metadata", "(none)".to_owned())];
+    }
+    // One line each: a newline in the metadata must not read as a line of
+    // this output.
+    let line = |value: &str| value.replace(['\n', '\r', '\t'], " ");
+    let mut lines = Vec::new();
+    if metadata.name.is_some() || metadata.version.is_some() {
+        let name = line(metadata.name.as_deref().unwrap_or("(no name)"));
+        let version = line(metadata.version.as_deref().unwrap_or("(no version)"));
+        let own = metadata.name.as_deref() == Some(plugin.name())
+            && metadata.version.as_deref() == Some(plugin.version());
+        lines.push((
+            "package",
+            if own {
+                format!("{name} {version}")
+            } else {
+                format!(
+                    "{name} {version} (the package's; the judge calls itself {} {})",
+                    plugin.name(),
+                    plugin.version()
+                )
+            },
+        ));
+    }
+    if let Some(about) = metadata
+        .description
+        .as_deref()
+        .filter(|about| *about != description)
+    {
+        lines.push(("about", about.to_owned()));
+    }
+    for (label, value) in [
+        ("authors", &metadata.authors),
+        ("license", &metadata.license),
+        ("source", &metadata.source),
+        ("homepage", &metadata.homepage),
+        ("revision", &metadata.revision),
+    ] {
+        if let Some(value) = value {
+            lines.push((label, line(value)));
+        }
+    }
+    lines
 }

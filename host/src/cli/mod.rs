@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, set-up shared by subcommands,
 //! exit codes.
 
+mod align;
 mod authoring;
 mod compare;
 mod endpoints;
@@ -8,6 +9,7 @@ mod eval;
 mod judge;
 mod judges;
 mod progress;
+mod registry;
 mod runs;
 
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use std::process::ExitCode;
 use clap::{ArgAction, Parser, Subcommand};
 use gavel::evaluation::config::{Config, EndpointOverrides};
 use gavel::evaluation::evaluator::{Evaluator, SetupError, SetupOptions};
+use gavel::evaluation::plugins::LockUse;
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +53,9 @@ enum Command {
     Judge(Box<judge::JudgeArgs>),
     /// List the runs in the run history, newest first.
     Runs(runs::RunsArgs),
+    /// Resolve every plugin judge in gavel.toml to its exact build (tags to
+    /// digests) and write gavel.lock beside it; `--locked` runs use it.
+    Lock(registry::LockArgs),
     /// Check the judge LLM endpoints before a long run.
     Endpoints {
         #[command(subcommand)]
@@ -60,6 +66,13 @@ enum Command {
     /// compare.html. Exit status: 0, or 1 with --fail-on-regression when a
     /// request regressed; 2 a run cannot be found or read.
     Compare(compare::CompareArgs),
+    /// Compare each judge's ratings in a run with human labels: accuracy,
+    /// Cohen's kappa, precision, recall, F1, false-positive and
+    /// false-negative rates with 95% intervals, the confusion matrix and,
+    /// for score judges, every threshold. Exit status: 0, or 1 when a
+    /// --fail-under gate failed; 2 bad labels or no such run; 3 a file could
+    /// not be written.
+    Align(Box<align::AlignArgs>),
     /// Create a judge project (`gavel new judge NAME --lang rust|python|js|c`).
     New {
         #[command(subcommand)]
@@ -94,6 +107,12 @@ enum JudgesCommand {
     /// description, type, required inputs, the WIT version it targets,
     /// size and SHA-256.
     Inspect(judges::InspectArgs),
+    /// Publish a judge component to an OCI registry (CNCF Wasm artifact
+    /// layout) and print its digest.
+    Push(registry::PushArgs),
+    /// Fetch a judge component from an OCI registry into gavel's store,
+    /// check that it loads, and print its digest.
+    Pull(registry::PullArgs),
 }
 
 /// `--config`.
@@ -102,6 +121,11 @@ pub struct ConfigArgs {
     /// Configuration file [default: ./gavel.toml when it exists]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Refuse to run unless gavel.lock pins every plugin judge exactly as
+    /// configured (for CI; `gavel lock` writes it)
+    #[arg(long)]
+    pub locked: bool,
 }
 
 impl ConfigArgs {
@@ -219,6 +243,13 @@ pub fn main() -> ExitCode {
             Command::Judges {
                 command: JudgesCommand::Inspect(args),
             } => judges::inspect(args).await,
+            Command::Judges {
+                command: JudgesCommand::Push(args),
+            } => registry::push(args).await,
+            Command::Judges {
+                command: JudgesCommand::Pull(args),
+            } => registry::pull(args).await,
+            Command::Lock(args) => registry::lock(args).await,
             Command::New {
                 command: NewCommand::Judge(args),
             } => authoring::new_judge(args),
@@ -227,6 +258,7 @@ pub fn main() -> ExitCode {
             Command::Eval(args) => eval::run(*args).await,
             Command::Runs(args) => runs::run(args),
             Command::Compare(args) => compare::run(args),
+            Command::Align(args) => align::run(*args),
             Command::Endpoints {
                 command: EndpointsCommand::Check(args),
             } => endpoints::check(args).await,
@@ -316,10 +348,16 @@ impl Setup {
         endpoints: &EndpointArgs,
         run_id: &str,
     ) -> Result<Setup, CliError> {
+        let lock = if config.locked {
+            LockUse::Require
+        } else {
+            LockUse::Prefer
+        };
         let config = config.load()?;
         let options = SetupOptions {
             endpoints: endpoints.judge.overrides(),
             response_cache: !endpoints.no_cache,
+            lock,
             ..SetupOptions::new(run_id)
         };
         match Evaluator::new(config, &options).await {

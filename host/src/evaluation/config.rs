@@ -47,9 +47,10 @@ pub struct Config {
 pub struct JudgeTable {
     /// A custom prompt judge's prompt.
     pub prompt: Option<String>,
-    /// A plugin judge's component file.
-    pub plugin: Option<PathBuf>,
-    /// The SHA-256 (hex) the plugin's file must have: a pinned build.
+    /// A plugin judge's component: a file, or a registry reference
+    /// (`oci://HOST[:PORT]/NAMESPACE/NAME:TAG` or `...@sha256:DIGEST`).
+    pub plugin: Option<String>,
+    /// The SHA-256 (hex) the plugin's component must have: a pinned build.
     pub sha256: Option<String>,
     /// For prompt judges: `answer` (default) or `retrieval`.
     pub assessment_type: Option<AssessmentKind>,

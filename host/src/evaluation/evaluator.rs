@@ -11,6 +11,7 @@ use gavel_runtime::{DEFAULT_ENDPOINT, Host, HostOptions, Judge};
 
 use crate::evaluation::config::{Config, ConfigError, EndpointOverrides};
 use crate::evaluation::judge_set::JudgeSet;
+use crate::evaluation::plugins::{LockUse, PluginLoader};
 use crate::evaluation::run::{self, EvalOptions, RunError, RunReport};
 
 /// How to set up an [`Evaluator`] beyond its configuration.
@@ -23,6 +24,8 @@ pub struct SetupOptions {
     pub response_cache: bool,
     /// Sent with every LLM call, so gateways see one run.
     pub run_id: String,
+    /// How `gavel.lock` is used (`--locked`: [`LockUse::Require`]).
+    pub lock: LockUse,
 }
 
 impl SetupOptions {
@@ -32,6 +35,7 @@ impl SetupOptions {
             endpoints: EndpointOverrides::default(),
             response_cache: true,
             run_id: run_id.into(),
+            lock: LockUse::Prefer,
         }
     }
 }
@@ -107,7 +111,8 @@ impl Evaluator {
             .await
             .map_err(|e| SetupError::Start(e.to_string()))?;
         let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
-        let judges = JudgeSet::new(&host, plugins, &config, &aliases).await?;
+        let loader = PluginLoader::new(&config, &host, options.lock)?;
+        let judges = JudgeSet::new(&host, plugins, &config, &loader, &aliases).await?;
         Ok(Evaluator {
             config,
             host,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::evaluation::config::{AssessmentKind, Config, ConfigError, JudgeTable};
 use crate::evaluation::input::row_from_json;
+use crate::evaluation::plugins::PluginLoader;
 use crate::results::schema::{self, JudgedField, JudgedPrefix};
 use gavel_runtime::Host;
 use gavel_runtime::bindings::{AssessmentType, Example, Input, Verdict};
@@ -27,11 +28,13 @@ pub struct JudgeSet {
 
 impl JudgeSet {
     /// The built-ins of `plugins` configured by `config`, then its custom
-    /// judges. `endpoints` are the aliases that exist.
+    /// judges, plugin judges loaded by `loader`. `endpoints` are the
+    /// aliases that exist.
     pub async fn new(
         host: &Host,
         plugins: Vec<Plugin>,
         config: &Config,
+        loader: &PluginLoader,
         endpoints: &[&str],
     ) -> Result<JudgeSet, ConfigError> {
         let prompt_plugin = plugins
@@ -82,24 +85,13 @@ impl JudgeSet {
                 (Some(template), None) => {
                     prompt_judge(config, name, table, template, settings, &prompt_plugin)?
                 }
-                (None, Some(file)) => {
+                (None, Some(_)) => {
                     if table.assessment_type.is_some() {
                         return Err(config.error(format!(
                             "[judges.{name}]: `assessment_type` applies to prompt judges; a plugin describes its own"
                         )));
                     }
-                    let pinned = table.sha256.as_deref().map(str::trim);
-                    if let Some(digest) = pinned
-                        && !(digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()))
-                    {
-                        return Err(config.error(format!(
-                            "[judges.{name}]: `sha256` must be 64 hex digits (`sha256sum FILE` or `gavel judges inspect FILE` prints it)"
-                        )));
-                    }
-                    let plugin = host
-                        .load_file_pinned(&config.dir.join(file), pinned)
-                        .await
-                        .map_err(|e| config.error(format!("[judges.{name}]: {e}")))?;
+                    let plugin = loader.load(host, config, name, table).await?;
                     Judge::builder(plugin, settings).name(name.clone()).build()
                 }
                 (Some(_), Some(_)) => {
@@ -351,5 +343,6 @@ pub fn source_of(judge: &Judge) -> String {
         }
         PluginSource::Builtin => "built-in".to_owned(),
         PluginSource::File(path) => path.display().to_string(),
+        PluginSource::Registry(reference) => reference.clone(),
     }
 }

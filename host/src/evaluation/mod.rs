@@ -17,6 +17,7 @@ pub mod evaluator;
 pub mod input;
 pub mod judge_row;
 pub mod judge_set;
+pub mod plugins;
 pub mod root_cause;
 pub mod run;
 pub mod selection;

@@ -244,11 +244,7 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buffer[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(gavel_runtime::digest::hex(&hasher.finalize()))
 }
 
 /// Runs the evaluation described by `options` until it finishes, an

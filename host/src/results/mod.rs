@@ -3,8 +3,10 @@
 //! `schema` names every result column and metric, `run_dir` writes and
 //! reads a run directory, `metrics` aggregates result rows, `gate` checks
 //! metrics against thresholds; `report`, `compare`, `junit`, `history` and
-//! `mlflow` are readers of a finished run directory.
+//! `mlflow` are readers of a finished run directory; `align` compares a
+//! run's judgments with human labels.
 
+pub mod align;
 pub mod compare;
 pub mod gate;
 pub mod history;

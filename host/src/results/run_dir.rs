@@ -1,6 +1,7 @@
 //! The run directory: `eval_results.jsonl` (appended row by row, so
 //! finished rows survive an interruption), `metrics.json`, `run.json`, and
-//! `eval_results.csv` on request, and `report.html`.
+//! `eval_results.csv` on request, and `report.html`; `alignment.json` once
+//! `gavel align` has compared it with human labels.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -13,6 +14,11 @@ pub const RESULTS: &str = "eval_results.jsonl";
 pub const METRICS: &str = "metrics.json";
 pub const RUN: &str = "run.json";
 pub const CSV: &str = "eval_results.csv";
+/// The run's agreement with human labels, written by `gavel align`.
+pub const ALIGNMENT: &str = "alignment.json";
+
+/// A result row with its 1-based line number in `eval_results.jsonl`.
+pub type NumberedRow = (u64, Result<Map<String, Value>, ReadError>);
 
 /// A run directory, for reading: every reader of a run (report, compare,
 /// JUnit, the run history, MLflow, `gavel runs`) goes through this.
@@ -63,6 +69,12 @@ impl RunDir {
     pub fn rows(
         &self,
     ) -> Result<impl Iterator<Item = Result<Map<String, Value>, ReadError>>, ReadError> {
+        Ok(self.numbered_rows()?.map(|(_, row)| row))
+    }
+
+    /// [`rows`](Self::rows) with each row's 1-based line number, for
+    /// readers whose messages point into the file.
+    pub fn numbered_rows(&self) -> Result<impl Iterator<Item = NumberedRow>, ReadError> {
         let path = self.path.join(RESULTS);
         let file = File::open(&path)
             .map_err(|e| ReadError::new(format!("cannot read {}: {e}", path.display())))?;
@@ -71,15 +83,29 @@ impl RunDir {
             .enumerate()
             .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
             .map(move |(i, line)| {
+                let number = i as u64 + 1;
                 let at = |message: String| {
-                    ReadError::new(format!("{}, line {}: {message}", path.display(), i + 1))
+                    ReadError::new(format!("{}, line {number}: {message}", path.display()))
                 };
-                match serde_json::from_str(&line.map_err(|e| at(e.to_string()))?) {
-                    Ok(Value::Object(row)) => Ok(row),
-                    Ok(_) => Err(at("not an object".to_owned())),
-                    Err(e) => Err(at(e.to_string())),
-                }
+                let row =
+                    line.map_err(|e| at(e.to_string())).and_then(
+                        |line| match serde_json::from_str(&line) {
+                            Ok(Value::Object(row)) => Ok(row),
+                            Ok(_) => Err(at("not an object".to_owned())),
+                            Err(e) => Err(at(e.to_string())),
+                        },
+                    );
+                (number, row)
             }))
+    }
+
+    /// `alignment.json`, when `gavel align` has compared the run with human
+    /// labels.
+    pub fn alignment(&self) -> Result<Option<Map<String, Value>>, ReadError> {
+        if !self.path.join(ALIGNMENT).exists() {
+            return Ok(None);
+        }
+        self.object(ALIGNMENT).map(Some)
     }
 
     /// A JSON object file of the run directory.

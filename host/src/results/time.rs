@@ -24,7 +24,12 @@ pub fn new_run_id() -> String {
 
 /// The current UTC time as RFC 3339, to the second: `2026-11-23T09:15:00Z`.
 pub fn utc_timestamp() -> String {
-    let secs = SystemTime::now()
+    utc_timestamp_at(SystemTime::now())
+}
+
+/// `time` in UTC as RFC 3339, to the second.
+pub fn utc_timestamp_at(time: SystemTime) -> String {
+    let secs = time
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();

@@ -2,7 +2,9 @@
  * __NAME__: a gavel judge. `gavel build` makes __NAME__.wasm; try it on the
  * test row with `gavel judge --plugin __NAME__.wasm --row row.json`.
  * The SDK is documented in gavel.h (sdk/c/gavel.h in gavel's sources).
- * Other .c files next to this one are built into the judge too.
+ * Other .c files next to this one are built into the judge too; judge.toml
+ * holds the package metadata (licence, authors, source) the build writes
+ * into the component.
  */
 #include <ctype.h>
 

@@ -1,7 +1,11 @@
 // Builds a JavaScript judge into a component; `gavel build` runs it as
 //   node build.mjs TOOLS PROJECT/judge.js SDK/index.js WIT SCRATCH OUT.wasm
 // with TOOLS the directory where it installed the pinned tools
-// (tools/package-lock.json).
+// (tools/package-lock.json) and OUT in SCRATCH. It is not a build of its own:
+// `gavel build` then writes the metadata of the project's package.json
+// (version, license, author, repository) into a copy of OUT, the component
+// the user gets, and leaves OUT as this script wrote it, so that the check
+// below can tell it is up to date.
 //
 // componentize-js loads modules from files but resolves no package names,
 // so rolldown first bundles judge.js, its own modules, the npm packages the

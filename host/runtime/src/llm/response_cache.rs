@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::endpoint::Endpoint;
 use super::{ChatAnswer, ChatRequest, role_name};
@@ -57,8 +56,7 @@ impl ResponseCache {
             "judge_version": request.judge_version,
             "messages": messages,
         });
-        let digest = Sha256::digest(material.to_string().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::digest::sha256_hex(material.to_string().as_bytes())
     }
 
     fn path(&self, key: &str) -> PathBuf {

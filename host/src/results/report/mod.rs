@@ -6,16 +6,20 @@
 //! The page is built from the static assets in this directory (see `page`):
 //! the template `report.html` (markup) with the stylesheets `page.css` and
 //! `report.css` and the script `report.js` put in, and the run's data as
-//! JSON, `{"run", "metrics", "rows", "truncated"}`, in a script element of
-//! its own. Rows are streamed from `eval_results.jsonl` into the file, so a
-//! report of any size is written in constant memory.
+//! JSON, `{"run", "metrics", "alignment", "alignment_stale", "rows",
+//! "truncated"}`, in a script element of its own. Rows are streamed from
+//! `eval_results.jsonl` into the file, so a report of any size is written
+//! in constant memory. `alignment` is `alignment.json` (null until `gavel
+//! align` compares the run with human labels); `alignment_stale` says the
+//! results have changed since (a `--resume`), so the page can say the
+//! agreement is out of date rather than show it as current.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::results::run_dir::RunDir;
+use crate::results::run_dir::{RESULTS, RunDir};
 
 pub(crate) mod page;
 
@@ -38,11 +42,17 @@ pub fn write(dir: &Path) -> std::io::Result<PathBuf> {
     let partial = dir.join(format!("{REPORT}.partial"));
     let mut out = BufWriter::new(std::fs::File::create(&partial)?);
     out.write_all(head.as_bytes())?;
+    let alignment = run_dir.alignment().ok().flatten();
+    let alignment_stale = alignment.as_ref().is_some_and(|alignment| {
+        let now = std::fs::metadata(dir.join(RESULTS)).map_or(0, |m| m.len());
+        alignment.get("results_bytes").and_then(Value::as_u64) != Some(now)
+    });
     write!(
         out,
-        "{{\"run\":{},\"metrics\":{},\"rows\":[",
+        "{{\"run\":{},\"metrics\":{},\"alignment\":{},\"alignment_stale\":{alignment_stale},\"rows\":[",
         script_safe(&or_null(run_dir.run()).to_string()),
-        script_safe(&or_null(run_dir.metrics()).to_string())
+        script_safe(&or_null(run_dir.metrics()).to_string()),
+        script_safe(&alignment.map_or(Value::Null, Value::Object).to_string()),
     )?;
     let mut truncated = false;
     if let Ok(rows) = run_dir.rows() {
@@ -83,7 +93,7 @@ fn script_safe(json: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::run_dir::{METRICS, RESULTS, RUN};
+    use crate::results::run_dir::{ALIGNMENT, METRICS, RUN};
     use serde_json::json;
 
     #[test]
@@ -109,5 +119,33 @@ mod tests {
             "the torn line is left out"
         );
         assert_eq!(data["truncated"], false);
+        assert_eq!(data["alignment"], Value::Null);
+    }
+
+    #[test]
+    fn an_alignment_is_embedded_and_flagged_once_the_results_change() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(RUN), "{}").unwrap();
+        std::fs::write(dir.path().join(RESULTS), "{\"request_id\": \"1\"}\n").unwrap();
+        let bytes = std::fs::metadata(dir.path().join(RESULTS)).unwrap().len();
+        let alignment = json!({"results_bytes": bytes, "judges": [{"judge": "</script>"}]});
+        std::fs::write(dir.path().join(ALIGNMENT), alignment.to_string()).unwrap();
+        let data = |dir: &Path| {
+            let page = std::fs::read_to_string(write(dir).unwrap()).unwrap();
+            let start = page.find("{\"run\"").unwrap();
+            let end = page[start..].find("</script>").unwrap();
+            serde_json::from_str::<Value>(&page[start..start + end]).unwrap()
+        };
+        let first = data(dir.path());
+        assert_eq!(first["alignment"], alignment);
+        assert_eq!(first["alignment_stale"], false);
+        // A resumed run appended rows: the alignment describes an earlier
+        // state.
+        std::fs::write(
+            dir.path().join(RESULTS),
+            "{\"request_id\": \"1\"}\n{\"request_id\": \"2\"}\n",
+        )
+        .unwrap();
+        assert_eq!(data(dir.path())["alignment_stale"], true);
     }
 }

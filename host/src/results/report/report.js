@@ -315,6 +315,8 @@
     }
     return {
       run: data.run && typeof data.run === 'object' ? data.run : {},
+      alignment: data.alignment && typeof data.alignment === 'object' && Array.isArray(data.alignment.judges) ? data.alignment : null,
+      alignmentStale: !!data.alignment_stale,
       metrics: data.metrics && typeof data.metrics === 'object' ? data.metrics : {},
       truncated: !!data.truncated,
       rows: rows,
@@ -530,6 +532,135 @@
     var rest = {};
     Object.keys(run).forEach(function (k) { if (k !== 'judges') rest[k] = run[k]; });
     box.append(h('h3', null, 'run.json'), h('pre', { 'class': 'json' }, json(rest)));
+  }
+
+  /* ---------- agreement with human labels (alignment.json, written by gavel align) ---------- */
+
+  var ALIGN_STATS = [
+    ['accuracy', 'Accuracy'], ['kappa', 'Cohen\u2019s kappa'], ['precision', 'Precision'], ['recall', 'Recall'],
+    ['f1', 'F1'], ['false_positive_rate', 'False-positive rate'], ['false_negative_rate', 'False-negative rate']
+  ];
+  var SCORE_STATS = [
+    ['weighted_kappa', 'Weighted kappa (quadratic)'], ['exact_agreement', 'Same score'], ['within_one_agreement', 'Within one point']
+  ];
+
+  // Three decimals; a rounding error just below zero shows as 0.000, not -0.000.
+  function fixed3(v) { var t = v.toFixed(3); return t === '-0.000' ? '0.000' : t; }
+  function estimateValue(e) { return e && isNum(e.value) ? fixed3(e.value) : DASH; }
+  function estimateInterval(e) {
+    return e && isNum(e.low) && isNum(e.high) ? fixed3(e.low) + '\u2013' + fixed3(e.high) : DASH;
+  }
+
+  function estimateTable(judge, stats, testid) {
+    return h('table', { 'class': 'plain', testid: testid },
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Statistic'), h('th', { scope: 'col', 'class': 'num' }, 'Value'),
+        h('th', { scope: 'col', 'class': 'num' }, '95% interval'))),
+      h('tbody', null, stats.map(function (s) {
+        var e = judge[s[0]];
+        return h('tr', { 'data-stat': s[0] }, h('th', { scope: 'row' }, s[1]), h('td', { 'class': 'num' }, estimateValue(e)),
+          h('td', { 'class': 'num interval' }, estimateInterval(e)));
+      })));
+  }
+
+  function confusionTable(c) {
+    c = c || {};
+    return h('table', { 'class': 'plain confusion', testid: 'alignment-confusion' },
+      h('thead', null, h('tr', null, h('th', null, ''), h('th', { scope: 'col', 'class': 'num' }, 'humans yes'),
+        h('th', { scope: 'col', 'class': 'num' }, 'humans no'))),
+      h('tbody', null,
+        h('tr', null, h('th', { scope: 'row' }, 'judge yes'), h('td', { 'class': 'num' }, fmtInt(c.true_positive)),
+          h('td', { 'class': 'num' }, fmtInt(c.false_positive))),
+        h('tr', null, h('th', { scope: 'row' }, 'judge no'), h('td', { 'class': 'num' }, fmtInt(c.false_negative)),
+          h('td', { 'class': 'num' }, fmtInt(c.true_negative)))));
+  }
+
+  function thresholdTable(judge) {
+    var cols = ['kappa', 'accuracy', 'precision', 'recall', 'f1', 'false_positive_rate', 'false_negative_rate'];
+    return h('table', { 'class': 'plain', testid: 'alignment-thresholds' },
+      h('caption', { 'class': 'muted' }, 'Yes when the judge\u2019s score is above the threshold (its threshold in this run: ' +
+        String(judge.threshold) + ').'),
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Threshold'),
+        cols.map(function (c) { return h('th', { scope: 'col', 'class': 'num' }, c.replace(/_/g, ' ')); }))),
+      h('tbody', null, judge.thresholds.map(function (t) {
+        return h('tr', { 'class': t.threshold === judge.best_threshold ? 'best' : null },
+          h('td', null, String(t.threshold) + (t.threshold === judge.best_threshold ? ' (best kappa)' : '')),
+          cols.map(function (c) { return h('td', { 'class': 'num' }, isNum(t[c]) ? fixed3(t[c]) : DASH); }));
+      })));
+  }
+
+  // Opens a disagreeing request in the detail view, clearing filters that would hide it.
+  function showRequest(requestId, opener) {
+    var index = -1;
+    for (var i = 0; i < model.rows.length && index < 0; i++) {
+      if (String(model.rows[i].request_id) === requestId) index = i;
+    }
+    if (index < 0) return;
+    if (view.filtered.indexOf(index) < 0) clearFilters();
+    openDetail(view.filtered.indexOf(index), opener);
+  }
+
+  function disagreementTable(judge) {
+    var said = function (rating, score) { return [badge(ratingStatus(rating), rating), isNum(score) ? h('span', { 'class': 'score' }, String(score)) : null]; };
+    return h('table', { 'class': 'plain', testid: 'alignment-disagreements' },
+      h('thead', null, h('tr', null, ['request_id', 'Judge', 'Humans', 'Human rationale', 'Judge rationale'].map(function (c) {
+        return h('th', { scope: 'col' }, c);
+      }))),
+      h('tbody', null, judge.disagreements.map(function (d) {
+        var id = String(d.request_id);
+        var link = h('button', { type: 'button', 'class': 'rowlink', title: 'Show this request' }, id);
+        link.addEventListener('click', function () { showRequest(id, link); });
+        return h('tr', { testid: 'alignment-disagreement' }, h('td', null, link),
+          h('td', null, said(d.judge_rating, d.judge_score)), h('td', null, said(d.human_rating, d.human_label)),
+          h('td', { 'class': 'rationale' }, d.human_rationale == null ? DASH : String(d.human_rationale)),
+          h('td', { 'class': 'rationale' }, d.judge_rationale == null ? DASH : preview(d.judge_rationale, TEXT_PREVIEW)));
+      })));
+  }
+
+  function renderAlignment() {
+    var a = model.alignment;
+    if (!a) return;
+    $('alignment').hidden = false;
+    var notes = $('alignment-notes');
+    if (model.alignmentStale) {
+      notes.append(h('div', { 'class': 'notice', role: 'note', testid: 'alignment-stale' },
+        'The results changed after these labels were compared (the run was resumed): run gavel align again.'));
+    }
+    var b = a.bootstrap || {};
+    var source = 'Labels: ' + String(a.labels) + '. Yes is the positive class: a false positive is a response the judge ' +
+      'passed and the humans failed. ' + (b.resamples > 0 ? '95% intervals from ' + fmtInt(b.resamples) +
+      ' bootstrap resamples (seed ' + String(b.seed) + ').' : 'No intervals (no bootstrap resamples).');
+    var unmatched = Array.isArray(a.unmatched_requests) ? a.unmatched_requests.length : 0;
+    if (unmatched) source += ' ' + fmtInt(unmatched) + ' labelled requests are not in this run.';
+    notes.append(h('p', { 'class': 'muted', testid: 'alignment-source' }, source));
+    var body = $('alignment-table').tBodies[0];
+    var details = $('alignment-judges');
+    a.judges.forEach(function (j) {
+      body.append(h('tr', { testid: 'alignment-row', 'data-judge': String(j.judge) },
+        h('th', { scope: 'row' }, breakable(j.judge)), h('td', { 'class': 'num' }, fmtInt(j.n)),
+        ALIGN_STATS.map(function (s) {
+          return h('td', { 'class': 'num' + (s[0] === 'kappa' ? ' kappa' : ''), 'data-stat': s[0], title: '95% interval ' + estimateInterval(j[s[0]]) },
+            estimateValue(j[s[0]]));
+        })));
+      var left = j.left_out || {};
+      var parts = [
+        h('div', null, h('h3', null, 'Statistics'), estimateTable(j, ALIGN_STATS, 'alignment-stats')),
+        h('div', null, h('h3', null, 'Confusion matrix'), confusionTable(j.confusion),
+          h('p', { 'class': 'muted' }, fmtInt(j.n) + ' rows compared; left out: ' + fmtInt(left.judge_error) +
+            ' the judge failed on, ' + fmtInt(left.not_judged) + ' it did not run on; ' + fmtInt(left.unlabelled) +
+            ' rated rows have no label.'))
+      ];
+      if (j.scores) {
+        parts.push(h('div', null, h('h3', null, '1-5 scores (' + fmtInt(j.scores.n) + ' rows)'),
+          estimateTable(j.scores, SCORE_STATS, 'alignment-scores')));
+      }
+      var inner = [h('div', { 'class': 'align-grid' }, parts)];
+      if (Array.isArray(j.thresholds) && j.thresholds.length) inner.push(h('h3', null, 'Thresholds'), thresholdTable(j));
+      if (Array.isArray(j.disagreements) && j.disagreements.length) {
+        inner.push(h('h3', null, 'Disagreements (' + fmtInt(j.disagreements.length) + ')'), disagreementTable(j));
+      }
+      details.append(h('details', { 'class': 'align-judge', testid: 'alignment-judge', 'data-judge': String(j.judge) },
+        h('summary', null, String(j.judge) + ': kappa ' + estimateValue(j.kappa) + ' on ' + fmtInt(j.n) + ' rows'), inner));
+    });
   }
 
   /* ---------- results table ---------- */
@@ -1022,6 +1153,7 @@
     renderCounts();
     renderJudgeBars();
     renderCost();
+    renderAlignment();
     renderMetricsTable();
     renderRunConfig();
     renderTableHead();
