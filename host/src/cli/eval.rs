@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use gavel::evaluation::agent::{Agent, AgentFormat, AgentOverrides, AgentSpec};
 use gavel::evaluation::input::GuidelineGroup;
-use gavel::evaluation::run::{EvalOptions, Progress, RunError, Status};
+use gavel::evaluation::run::{EvalOptions, Progress, RunError};
 use gavel::evaluation::selection::{Check, Selection};
 use gavel::results::gate::{self, Gate};
 use gavel::results::metrics::SummaryLine;
@@ -271,40 +271,8 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         report.elapsed_seconds,
         report.out.display()
     );
-    let resume = format!(
-        "gavel eval {} --out {} --resume",
-        options.data.display(),
-        report.out.display()
-    );
-    match &report.status {
-        Status::Finished => {}
-        Status::Interrupted => {
-            return Err(CliError::incomplete(anyhow!(
-                "interrupted with {} of {} rows finished; they are kept. Continue with: {resume}",
-                metrics.rows,
-                report.total_rows
-            )));
-        }
-        Status::EndpointDown(why) => {
-            return Err(CliError::incomplete(anyhow!(
-                "{why}. The run stopped with {} of {} rows finished; they are kept. Once the endpoint is back, continue with: {resume}",
-                metrics.rows,
-                report.total_rows
-            )));
-        }
-    }
-    let judged_rows = metrics.rows - metrics.invalid_rows;
-    if judged_rows > 0 && metrics.agent_errors == judged_rows {
-        return Err(CliError::incomplete(anyhow!(
-            "the agent failed on every row, so the run did not finish; see agent/error_message in {}",
-            report.out.join(gavel::results::run_dir::RESULTS).display()
-        )));
-    }
-    if metrics.judgments > 0 && metrics.failed_judgments == metrics.judgments {
-        return Err(CliError::incomplete(anyhow!(
-            "every judgment failed, so the run did not finish; the first error: {}",
-            metrics.first_failure.as_deref().unwrap_or("unknown")
-        )));
+    if let Some(why) = report.unfinished(&options.data) {
+        return Err(CliError::incomplete(anyhow!(why)));
     }
     let gates = gate::check(&args.fail_under, &metrics.to_json());
     for result in &gates {

@@ -218,7 +218,10 @@ fn read_chunks(path: &Path) -> anyhow::Result<Vec<Value>> {
 fn print(judge: &Judge, results: &[(String, JudgeOutcome)], as_json: bool) {
     for (name, outcome) in results {
         if as_json {
-            println!("{}", judgment_json(judge, name, outcome));
+            println!(
+                "{}",
+                gavel::evaluation::judge_row::outcome_json(judge, name, outcome)
+            );
             continue;
         }
         match &outcome.judgment {
@@ -262,34 +265,4 @@ fn print_judgment(judge: &Judge, name: &str, judgment: &Judgment) {
             Err(error) => println!("  chunk {}: error  {error}", i + 1),
         }
     }
-}
-
-fn judgment_json(judge: &Judge, name: &str, outcome: &JudgeOutcome) -> Value {
-    let mut out = json!({
-        "judge": name,
-        "plugin": format!("{}@{}", judge.plugin().name(), judge.plugin().version()),
-        "usage": outcome.usage,
-        "elapsed_seconds": outcome.elapsed.as_secs_f64(),
-    });
-    match &outcome.judgment {
-        Ok(judgment) => {
-            out["rating"] = json!(judgment.rating);
-            out["score"] = json!(judgment.score);
-            out["threshold"] = json!(judge.threshold());
-            out["rationale"] = json!(judgment.rationale);
-            if !judgment.chunks.is_empty() {
-                out["precision"] = json!(judgment.precision());
-                out["chunks"] = judgment
-                    .chunks
-                    .iter()
-                    .map(|chunk| match chunk {
-                        Ok(chunk) => json!({"rating": chunk.rating, "score": chunk.score, "rationale": chunk.rationale}),
-                        Err(error) => json!({"error": error}),
-                    })
-                    .collect();
-            }
-        }
-        Err(failure) => out["error"] = json!(failure.to_string()),
-    }
-    out
 }

@@ -39,6 +39,9 @@ pub struct Config {
     /// The file this came from, for messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    /// What messages call a configuration given as data (no file).
+    #[serde(skip)]
+    pub name: Option<String>,
 }
 
 /// A `[judges.NAME]` table.
@@ -122,6 +125,30 @@ impl Config {
         Ok(config)
     }
 
+    /// A configuration given as data (the keys of `gavel.toml`, e.g. a
+    /// Python dict) rather than a file; relative paths in it are relative
+    /// to `dir`. `name` stands for the file in messages.
+    pub fn from_json(
+        value: serde_json::Value,
+        dir: &Path,
+        name: &str,
+    ) -> Result<Config, ConfigError> {
+        let error = |message: String| ConfigError {
+            file: name.to_owned(),
+            message,
+        };
+        let mut config: Config = serde_json::from_value(value).map_err(|e| error(e.to_string()))?;
+        for (alias, endpoint) in &config.endpoints {
+            endpoint
+                .check()
+                .map_err(|message| error(format!("[endpoints.{alias}]: {message}")))?;
+        }
+        config.dir = dir.to_owned();
+        config.path = None;
+        config.name = Some(name.to_owned());
+        Ok(config)
+    }
+
     /// `gavel.toml` in the current directory if there is one, else nothing.
     pub fn load_default() -> Result<Config, ConfigError> {
         let path = Path::new(DEFAULT_CONFIG_FILE);
@@ -137,10 +164,11 @@ impl Config {
 
     /// The name of the file, for messages.
     pub fn file_name(&self) -> String {
-        self.path.as_ref().map_or_else(
-            || DEFAULT_CONFIG_FILE.to_owned(),
-            |p| p.display().to_string(),
-        )
+        match (&self.path, &self.name) {
+            (Some(path), _) => path.display().to_string(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => DEFAULT_CONFIG_FILE.to_owned(),
+        }
     }
 
     pub fn error(&self, message: impl Into<String>) -> ConfigError {

@@ -162,3 +162,40 @@ pub async fn ask_agent(
         usage: answer.usage,
     })
 }
+
+/// One judgment as `gavel judge --json` prints it (and `gavel.judge` in
+/// Python returns it): rating, score, threshold, rationale, per-chunk
+/// ratings, or the error; the judge's usage and time.
+pub fn outcome_json(
+    judge: &gavel_runtime::Judge,
+    name: &str,
+    outcome: &gavel_runtime::JudgeOutcome,
+) -> Value {
+    let mut out = json!({
+        "judge": name,
+        "plugin": format!("{}@{}", judge.plugin().name(), judge.plugin().version()),
+        "usage": outcome.usage,
+        "elapsed_seconds": outcome.elapsed.as_secs_f64(),
+    });
+    match &outcome.judgment {
+        Ok(judgment) => {
+            out["rating"] = json!(judgment.rating);
+            out["score"] = json!(judgment.score);
+            out["threshold"] = json!(judge.threshold());
+            out["rationale"] = json!(judgment.rationale);
+            if !judgment.chunks.is_empty() {
+                out["precision"] = json!(judgment.precision());
+                out["chunks"] = judgment
+                    .chunks
+                    .iter()
+                    .map(|chunk| match chunk {
+                        Ok(chunk) => json!({"rating": chunk.rating, "score": chunk.score, "rationale": chunk.rationale}),
+                        Err(error) => json!({"error": error}),
+                    })
+                    .collect();
+            }
+        }
+        Err(failure) => out["error"] = json!(failure.to_string()),
+    }
+    out
+}

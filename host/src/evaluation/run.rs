@@ -119,7 +119,8 @@ pub enum Status {
 }
 
 impl Status {
-    fn as_str(&self) -> &'static str {
+    /// `finished`, `interrupted` or `endpoint_down`, as run.json says.
+    pub fn as_str(&self) -> &'static str {
         match self {
             Status::Finished => "finished",
             Status::Interrupted => "interrupted",
@@ -137,6 +138,50 @@ pub struct RunReport {
     /// Rows finished in earlier sessions of a resumed run.
     pub resumed_rows: u64,
     pub elapsed_seconds: f64,
+}
+
+impl RunReport {
+    /// Why the run did not finish, if it did not, in the command line's
+    /// words, saying how to continue (`data` is the evaluation set): it
+    /// was interrupted or an endpoint went down (finished rows are kept),
+    /// or the agent failed on every row, or every judgment failed.
+    pub fn unfinished(&self, data: &Path) -> Option<String> {
+        let metrics = &self.metrics;
+        let resume = format!(
+            "gavel eval {} --out {} --resume",
+            data.display(),
+            self.out.display()
+        );
+        match &self.status {
+            Status::Finished => {}
+            Status::Interrupted => {
+                return Some(format!(
+                    "interrupted with {} of {} rows finished; they are kept. Continue with: {resume}",
+                    metrics.rows, self.total_rows
+                ));
+            }
+            Status::EndpointDown(why) => {
+                return Some(format!(
+                    "{why}. The run stopped with {} of {} rows finished; they are kept. Once the endpoint is back, continue with: {resume}",
+                    metrics.rows, self.total_rows
+                ));
+            }
+        }
+        let judged_rows = metrics.rows - metrics.invalid_rows;
+        if judged_rows > 0 && metrics.agent_errors == judged_rows {
+            return Some(format!(
+                "the agent failed on every row, so the run did not finish; see agent/error_message in {}",
+                self.out.join(crate::results::run_dir::RESULTS).display()
+            ));
+        }
+        if metrics.judgments > 0 && metrics.failed_judgments == metrics.judgments {
+            return Some(format!(
+                "every judgment failed, so the run did not finish; the first error: {}",
+                metrics.first_failure.as_deref().unwrap_or("unknown")
+            ));
+        }
+        None
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,9 @@
 //! request object per line on stdin and writes one answer per line on
 //! stdout. The request object is
 //! `{"request_id": ..., "request": <the row's request as given>, "messages": [{role, content}, ...]}`;
-//! answers are read by [`answer::parse`].
+//! answers are read by [`answer::parse`]. An embedder may also give a
+//! function ([`AgentFunction`], e.g. a Python callable) that takes the same
+//! object.
 //!
 //! Agent calls have their own concurrency limit, timeout and retries. A
 //! call that still fails marks its row; calls failing in a row (after their
@@ -17,8 +19,10 @@ pub mod answer;
 mod http;
 mod process;
 
-use std::sync::OnceLock;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -106,6 +110,16 @@ pub enum AgentTarget {
         api_key_env: Option<String>,
     },
     Command(String),
+    /// An embedder's function, by the name messages call it.
+    Function(String),
+}
+
+/// An agent that is a function in the embedding program: called with the
+/// request object HTTP and process agents receive, it returns an answer in
+/// any format [`answer::parse`] reads, or the error that marks the row (an
+/// exception, for a Python callable; not retried).
+pub trait AgentFunction: Send + Sync {
+    fn call(&self, request: Value) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
 }
 
 /// A resolved agent configuration.
@@ -185,6 +199,19 @@ impl AgentSpec {
                 "model": model,
             }),
             AgentTarget::Command(command) => json!({ "command": redact::command(command) }),
+            AgentTarget::Function(name) => json!({ "function": name }),
+        }
+    }
+
+    /// A function agent named `name` (for messages and run.json), with the
+    /// command line's defaults for concurrency, timeout and failures.
+    pub fn function(name: impl Into<String>) -> AgentSpec {
+        AgentSpec {
+            target: AgentTarget::Function(name.into()),
+            max_concurrency: 8,
+            timeout: Duration::from_secs(60),
+            max_retries: RetryPolicy::AGENT.retries,
+            failures_before_stop: 5,
         }
     }
 }
@@ -256,6 +283,7 @@ enum AttemptError {
 enum Transport {
     Http(http::HttpAgent),
     Process(process::ProcessPool),
+    Function(Arc<dyn AgentFunction>),
 }
 
 /// Calls the agent, within its limits.
@@ -292,6 +320,11 @@ impl Agent {
             AgentTarget::Command(command) => {
                 Transport::Process(process::ProcessPool::new(command.clone()))
             }
+            AgentTarget::Function(name) => {
+                return Err(format!(
+                    "the agent function {name} is given with Agent::with_function"
+                ));
+            }
         };
         Ok(Agent {
             slots: Semaphore::new(spec.max_concurrency),
@@ -300,6 +333,18 @@ impl Agent {
             failures_in_a_row: AtomicU32::new(0),
             halted: OnceLock::new(),
         })
+    }
+
+    /// An agent that is `function` (its spec's target is
+    /// [`AgentTarget::Function`]).
+    pub fn with_function(spec: AgentSpec, function: Arc<dyn AgentFunction>) -> Agent {
+        Agent {
+            slots: Semaphore::new(spec.max_concurrency),
+            spec,
+            transport: Transport::Function(function),
+            failures_in_a_row: AtomicU32::new(0),
+            halted: OnceLock::new(),
+        }
     }
 
     pub fn spec(&self) -> &AgentSpec {
@@ -331,14 +376,23 @@ impl Agent {
                 let outcome =
                     match tokio::time::timeout(self.spec.timeout, self.attempt(request)).await {
                         Ok(outcome) => outcome,
-                        Err(_) => Err(AttemptError::Retry {
-                            message: format!(
+                        Err(_) => {
+                            let message = format!(
                                 "{} gave no answer within {} s",
                                 self.name(),
                                 self.spec.timeout.as_secs_f64()
-                            ),
-                            retry_after: None,
-                        }),
+                            );
+                            // A function's call cannot be stopped: calling
+                            // it again would only stack up calls.
+                            if matches!(self.transport, Transport::Function(_)) {
+                                Err(AttemptError::Fatal(message))
+                            } else {
+                                Err(AttemptError::Retry {
+                                    message,
+                                    retry_after: None,
+                                })
+                            }
+                        }
                     };
                 outcome.map(|value| (value, started.elapsed().as_secs_f64()))
             };
@@ -391,6 +445,12 @@ impl Agent {
         match &self.transport {
             Transport::Http(agent) => agent.call(request).await,
             Transport::Process(pool) => pool.call(&request.to_json()).await,
+            // What the function raised is its answer for this row: calling
+            // again would raise again.
+            Transport::Function(function) => function
+                .call(request.to_json())
+                .await
+                .map_err(AttemptError::Fatal),
         }
     }
 
@@ -402,6 +462,7 @@ impl Agent {
             AgentTarget::Command(command) => {
                 format!("agent process `{}`", redact::command(command))
             }
+            AgentTarget::Function(name) => format!("agent function {name}"),
         }
     }
 
