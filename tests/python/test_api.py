@@ -180,6 +180,16 @@ def test_a_config_dict_defines_prompt_judges(llm, tmp_path):
 
 
 def test_ctrl_c_stops_the_run_keeping_finished_rows(llm, tmp_path):
+    # Python's own Ctrl-C handler, as in a terminal or a notebook (a process
+    # started in the background, as CI may be, inherits SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_stops_the_run(llm, tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_stops_the_run(llm, tmp_path):
     llm.delay = 0.5
     rows = [{"request_id": f"r{i}", "request": f"q{i}", "response": "a"} for i in range(400)]
     seen = []
