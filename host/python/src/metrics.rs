@@ -161,19 +161,7 @@ fn finish(run_dir: &Path, csv: bool, history: bool) -> PyResult<Value> {
         ))
     })?;
     if history {
-        record_in_history(run_dir);
+        crate::run::record_in_history(run_dir);
     }
     Ok(tally.to_json())
-}
-
-/// As a run from Python does; a history that cannot be written is a
-/// warning.
-fn record_in_history(out: &Path) {
-    let Some(path) = gavel::results::history::default_path() else {
-        return;
-    };
-    let recorded = gavel::results::history::History::open(&path).and_then(|h| h.record(out));
-    if let Err(error) = recorded {
-        eprintln!("gavel: not recorded in the run history: {error}");
-    }
 }

@@ -323,7 +323,7 @@ fn report_progress(py: Python<'_>, callback: Option<&Py<PyAny>>, progress: &Prog
 }
 
 /// As `gavel eval` does; a history that cannot be written is a warning.
-fn record_in_history(out: &Path) {
+pub(crate) fn record_in_history(out: &Path) {
     let Some(path) = gavel::results::history::default_path() else {
         return;
     };

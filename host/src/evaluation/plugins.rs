@@ -298,12 +298,11 @@ impl PluginLoader {
                 ));
             }
             if let Ok(PluginRef::File(path)) = PluginRef::parse(config, text) {
-                match std::fs::read(&path) {
-                    Ok(bytes) if registry::sha256_hex(&bytes) != entry.sha256 => {
+                match std::fs::read(&path).map(|bytes| registry::sha256_hex(&bytes)) {
+                    Ok(sha256) if sha256 != entry.sha256 => {
                         problems.push(format!(
-                            "judge `{name}`: {} changed since {lock_name} was written (SHA-256 {}, locked {})",
+                            "judge `{name}`: {} changed since {lock_name} was written (SHA-256 {sha256}, locked {})",
                             path.display(),
-                            registry::sha256_hex(&bytes),
                             entry.sha256
                         ));
                     }
