@@ -46,7 +46,12 @@ async fn judges_list_shows_builtins_and_configured_judges() {
             "context_sufficiency",
             "answer_similarity",
             "no_pii",
-            "concise"
+            "concise",
+            "flesch_kincaid_grade_level",
+            "ari_grade_level",
+            "exact_match",
+            "token_count",
+            "latency"
         ]
     );
     assert!(

@@ -1,6 +1,7 @@
-//! Plugins keep working as the host evolves: a component built against
-//! `gavel:judge@0.1.0` loads in today's host (`@0.1.1`, which added `ask`),
-//! and in a host that adds further compatible imports (`@0.1.2`).
+//! Plugins keep working as the host evolves: components built against
+//! `gavel:judge@0.1.0` and `@0.1.1` (which added `ask`) load in today's host
+//! (`@0.1.2`, which added the `metric` world), and judges and metrics load
+//! in a host that adds further compatible imports (`@0.1.3`).
 
 use gavel::{Judge, Rating, Settings};
 use serde_json::json;
@@ -10,30 +11,37 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::support::{self, TestLlm};
 
-fn fixture() -> std::path::PathBuf {
-    support::workspace().join("tests/compat/v0.1.0/conciseness.wasm")
+/// The Rust example judge as built against each earlier WIT version.
+const FIXTURES: [&str; 2] = ["0.1.0", "0.1.1"];
+
+fn fixture(version: &str) -> std::path::PathBuf {
+    support::workspace().join(format!("tests/compat/v{version}/conciseness.wasm"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_plugin_built_against_0_1_0_runs_in_this_host() {
+async fn plugins_built_against_0_1_0_and_0_1_1_run_in_this_host() {
     let llm = TestLlm::start().await;
     llm.always(&support::verdict("yes", "Brief."));
     let host = support::host(&llm);
-    let plugin = host.load_file(&fixture()).await.unwrap();
-    assert_eq!((plugin.name(), plugin.version()), ("conciseness", "1.0.0"));
-    let judge = Judge::new(plugin, Settings::default());
-    let row = support::row(json!({"request": "2+2?", "response": "4"}));
-    assert_eq!(
-        host.judge(&judge, &row).await.judgment.unwrap().rating,
-        Rating::Yes
-    );
+    for version in FIXTURES {
+        let plugin = host.load_file(&fixture(version)).await.unwrap();
+        assert_eq!((plugin.name(), plugin.version()), ("conciseness", "1.0.0"));
+        assert_eq!(plugin.wit_version(), version);
+        let judge = Judge::new(plugin, Settings::default());
+        let row = support::row(json!({"request": "2+2?", "response": "4"}));
+        assert_eq!(
+            host.judge(&judge, &row).await.judgment.unwrap().rating,
+            Rating::Yes,
+            "{version}"
+        );
+    }
 }
 
 /// A host generated from a future WIT with one more import function.
 mod future {
     wasmtime::component::bindgen!({
         world: "plugin",
-        path: "../tests/compat/wit-0.1.2",
+        path: "../tests/compat/wit-0.1.3",
         imports: { default: async },
         exports: { default: async },
     });
@@ -117,18 +125,24 @@ impl future_api::log::Host for FutureHost {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_plugin_built_against_0_1_0_runs_in_a_host_that_adds_imports() {
+async fn plugins_built_against_earlier_versions_run_in_a_host_that_adds_imports() {
+    for version in FIXTURES {
+        runs_in_the_future_host(version).await;
+    }
+}
+
+async fn runs_in_the_future_host(version: &str) {
     let engine = Engine::new(Config::new().wasm_component_model(true)).unwrap();
     let mut linker = Linker::<FutureHost>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     future::Plugin::add_to_linker::<_, HasSelf<FutureHost>>(&mut linker, |h| h).unwrap();
-    let component = Component::from_file(&engine, fixture()).unwrap();
+    let component = Component::from_file(&engine, fixture(version)).unwrap();
     let pre = future::PluginPre::new(
         linker
             .instantiate_pre(&component)
-            .expect("0.1.0 imports match 0.1.2"),
+            .unwrap_or_else(|e| panic!("{version} imports match 0.1.3: {e:#}")),
     )
-    .expect("the 0.1.0 export is found as 0.1.2");
+    .unwrap_or_else(|e| panic!("the {version} export is found as 0.1.3: {e:#}"));
     let mut store = Store::new(
         &engine,
         FutureHost {
@@ -172,4 +186,73 @@ async fn a_plugin_built_against_0_1_0_runs_in_a_host_that_adds_imports() {
         .expect("an assessment");
     assert!(matches!(assessment.verdict, future_api::types::Verdict::No));
     assert_eq!(assessment.rationale, "4 words, over the limit of 2.");
+}
+
+/// The metric world of the future WIT, sharing its types and `log`.
+mod future_metric {
+    wasmtime::component::bindgen!({
+        world: "metric-plugin",
+        path: "../tests/compat/wit-0.1.3",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "gavel:judge/types": super::future::gavel::judge::types,
+            "gavel:judge/log": super::future::gavel::judge::log,
+        },
+    });
+}
+
+/// A metric built against today's 0.1.2 (the built-in ARI, as the build
+/// script built it) loads and measures in a host generated from 0.1.3.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_metric_built_against_0_1_2_runs_in_a_host_that_adds_imports() {
+    let engine = Engine::new(Config::new().wasm_component_model(true)).unwrap();
+    let mut linker = Linker::<FutureHost>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    future_metric::MetricPlugin::add_to_linker::<_, HasSelf<FutureHost>>(&mut linker, |h| h)
+        .unwrap();
+    let path = support::workspace()
+        .join("target/wasm-judges/wasm32-wasip2/plugin/gavel_builtin_ari_grade_level.wasm");
+    let component = Component::from_file(&engine, &path).unwrap();
+    let pre = future_metric::MetricPluginPre::new(
+        linker
+            .instantiate_pre(&component)
+            .expect("0.1.2 imports match 0.1.3"),
+    )
+    .expect("the 0.1.2 metric export is found as 0.1.3");
+    let mut store = Store::new(
+        &engine,
+        FutureHost {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        },
+    );
+    let metric = pre.instantiate_async(&mut store).await.unwrap();
+    let description = metric
+        .gavel_judge_metric()
+        .call_describe(&mut store)
+        .await
+        .unwrap();
+    assert_eq!(description.name, "ari_grade_level");
+    let row = future_api::types::Row {
+        request_id: "0".into(),
+        request: "q".into(),
+        conversation: vec![],
+        response: Some("Cool dogs wear da sunglasses.".into()),
+        expected_response: None,
+        expected_facts: vec![],
+        retrieved_context: vec![],
+        expected_retrieved_context: vec![],
+        guidelines: vec![],
+        global_guidelines: vec![],
+        trace: None,
+        extra: "{}".into(),
+    };
+    let value = metric
+        .gavel_judge_metric()
+        .call_measure(&mut store, &row)
+        .await
+        .unwrap();
+    // textstat.automated_readability_index of the same text.
+    assert_eq!(value, Ok(Some(4.620000000000001)));
 }

@@ -278,6 +278,10 @@ async fn eval_runs_the_right_judges_and_reports_ratings_root_causes_and_metrics(
         "response/llm_judged/global_guideline_adherence/rating/percentage": 1.0,
         "response/llm_judged/global_guideline_adherence/error_count": 0,
         "response/llm_judged/tone/rating/percentage": 0.75,
+        // Its scores 5, 4, 4, 3: numpy's mean, var and percentile(.., 90).
+        "response/llm_judged/tone/score/mean": 4.0,
+        "response/llm_judged/tone/score/variance": 0.5,
+        "response/llm_judged/tone/score/p90": 4.7,
         "response/llm_judged/tone/error_count": 0,
         "retrieval/ground_truth/document_recall/average": 0.5,
         "response/overall_assessment/rating/percentage": 0.25,
@@ -533,7 +537,7 @@ async fn bad_input_stops_before_any_llm_call_with_exit_2() {
         ),
         (
             vec!["eval", "data.txt"],
-            "error: data.txt: cannot tell the format: name the file .jsonl, .json or .csv",
+            "error: data.txt: cannot tell the format: name the file .jsonl, .json, .csv or .parquet",
         ),
         (
             vec!["eval", "bad.jsonl"],

@@ -432,6 +432,7 @@ async fn secrets_in_urls_and_agent_commands_are_masked_in_every_record() {
         uploaded,
         [
             "eval_results.jsonl",
+            "eval_results_table.json",
             "metrics.json",
             "report.html",
             "run.json"

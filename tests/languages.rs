@@ -258,7 +258,7 @@ async fn probe_suite(language: &str, plugin: &Plugin, host: &Host, llm: &TestLlm
         plugin,
         ("probe", "1.0.0", "Exercises every SDK call."),
     );
-    assert_eq!(plugin.wit_version(), "0.1.1", "{language}");
+    assert_eq!(plugin.wit_version(), "0.1.2", "{language}");
 
     let row = support::row(json!({
         "request": "What is 2+2?",

@@ -12,12 +12,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use gavel::results::mlflow::table::{LOGGED_ARTIFACTS_TAG, TABLE};
 use gavel::results::mlflow::{
-    LoggedRun, MlflowAuth, MlflowError, MlflowTarget, log_run, log_run_with_auth,
+    LogInto, LoggedRun, MlflowAuth, MlflowError, MlflowTarget, log_run, log_run_into,
+    log_run_with_auth,
 };
 use serde_json::{Map, Value, json};
 
-use crate::support::{self, Reply, TestLlm, gavel, read_metrics, write_jsonl};
+use crate::support::{self, Reply, TestLlm, gavel, read_metrics, read_results, write_jsonl};
 
 /// An `mlflow server` in a temporary directory; killed, with its workers,
 /// when dropped.
@@ -143,6 +145,25 @@ impl MlflowServer {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// The artifact `name` of a run, as JSON.
+    async fn artifact(&self, logged: &LoggedRun, name: &str) -> Value {
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{}/{}/artifacts/{name}",
+            self.url, logged.experiment_id, logged.run_id
+        );
+        let response = self.http.get(&url).send().await.unwrap();
+        assert!(response.status().is_success(), "GET {url}");
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    }
+
+    /// A run's tags and params, as `runs/get` gives them.
+    async fn run(&self, run_id: &str) -> (Value, BTreeMap<String, Value>, BTreeMap<String, Value>) {
+        let run = self.get("runs/get", &[("run_id", run_id)]).await;
+        let tags = key_values(&run["run"]["data"]["tags"]);
+        let params = key_values(&run["run"]["data"]["params"]);
+        (run["run"]["info"].clone(), tags, params)
+    }
+
     /// The experiments named `name`, active or deleted.
     async fn experiments_named(&self, name: &str) -> Vec<Value> {
         let answer = self
@@ -225,6 +246,97 @@ fn files_in(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             )
         })
         .collect()
+}
+
+/// What `eval_results_table.json` holds for a run directory: every line of
+/// `eval_results.jsonl`, under the columns of all of them in first-seen order
+/// (null where a row lacks one), as pandas' split orient.
+fn expected_table(run_dir: &Path) -> Value {
+    let rows = read_results(run_dir);
+    let mut columns: Vec<String> = Vec::new();
+    for row in &rows {
+        for key in row.keys() {
+            if !columns.contains(key) {
+                columns.push(key.clone());
+            }
+        }
+    }
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|c| row.get(c).cloned().unwrap_or(Value::Null))
+                .collect()
+        })
+        .collect();
+    json!({"columns": columns, "data": data})
+}
+
+/// Runs `script` with the Python of the MLflow venv, MLflow's own client
+/// pointed at `server`; its last line of output, as JSON.
+async fn mlflow_python(server: &MlflowServer, script: &str, args: &[&str]) -> Value {
+    let python = support::workspace().join("target/tools/mlflow-venv/bin/python");
+    let mut command = Command::new(&python);
+    command
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .env("MLFLOW_TRACKING_URI", &server.url)
+        .env("MLFLOW_DISABLE_TELEMETRY", "true")
+        .env("DO_NOT_TRACK", "true")
+        .stdin(Stdio::null());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the MLflow client script failed:\n{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        server.log()
+    );
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// Whether a cell pandas read back is the value gavel wrote: numbers by
+/// value (pandas reads an integer column with gaps as floats).
+fn same_cell(read: &Value, written: &Value) -> bool {
+    match (read, written) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_cell(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same_cell(v, w)))
+        }
+        _ => read == written,
+    }
+}
+
+/// The MLflow run a `gavel eval --mlflow` printed.
+fn logged_from(stdout: &str) -> LoggedRun {
+    let url = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("MLflow: "))
+        .unwrap_or_else(|| panic!("the run's MLflow URL in {stdout}"));
+    let (experiment_id, run_id) = url
+        .rsplit_once("/runs/")
+        .map(|(head, run)| (head.rsplit('/').next().unwrap(), run))
+        .unwrap();
+    LoggedRun {
+        experiment_id: experiment_id.to_owned(),
+        run_id: run_id.to_owned(),
+        url: url.to_owned(),
+    }
 }
 
 /// Checks everything MLflow holds for `logged` against the run directory.
@@ -362,7 +474,18 @@ async fn assert_logged(
         .await;
     assert_eq!(history["metrics"].as_array().unwrap().len(), 1, "{history}");
 
-    // Artifacts: every file, byte for byte.
+    // The results table, listed as MLflow's client lists one.
+    assert_eq!(
+        tags[LOGGED_ARTIFACTS_TAG],
+        r#"[{"path": "eval_results_table.json", "type": "table"}]"#
+    );
+    assert_eq!(
+        server.artifact(logged, TABLE).await,
+        expected_table(run_dir),
+        "{TABLE} holds eval_results.jsonl"
+    );
+
+    // Artifacts: every file, byte for byte, and the table.
     let local = files_in(run_dir);
     let listed = server
         .get("artifacts/list", &[("run_id", logged.run_id.as_str())])
@@ -379,10 +502,11 @@ async fn assert_logged(
             )
         })
         .collect();
-    let local_sizes: BTreeMap<String, u64> = local
+    let mut local_sizes: BTreeMap<String, u64> = local
         .iter()
         .map(|(name, bytes)| (name.clone(), bytes.len() as u64))
         .collect();
+    local_sizes.insert(TABLE.to_owned(), listed.get(TABLE).copied().unwrap_or(0));
     assert_eq!(listed, local_sizes);
     for (name, bytes) in &local {
         let url = format!(
@@ -496,20 +620,7 @@ async fn runs_are_logged_to_a_real_mlflow_server_and_read_back() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let agent_dir = dir.path().join("agent-run");
     assert!(!read_run_json(&agent_dir)["agent"].is_null());
-    let url = out
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("MLflow: "))
-        .unwrap_or_else(|| panic!("the run's MLflow URL in {}", out.stdout));
-    let (experiment_id, run_id) = url
-        .rsplit_once("/runs/")
-        .map(|(head, run)| (head.rsplit('/').next().unwrap(), run))
-        .unwrap();
-    let second = LoggedRun {
-        experiment_id: experiment_id.to_owned(),
-        run_id: run_id.to_owned(),
-        url: url.to_owned(),
-    };
+    let second = logged_from(&out.stdout);
     assert_eq!(second.experiment_id, first.experiment_id);
     assert_ne!(second.run_id, first.run_id);
     assert_logged(&server, &second, &agent_dir, "with an agent", "FINISHED").await;
@@ -800,4 +911,490 @@ async fn credentials_retries_and_mlflow_errors() {
         assert_eq!(authorization.as_deref(), Some(expected));
     }
     server.abort();
+}
+
+/// Scores 5, 1, 4, 2, 3 from answer_similarity (mean 3, variance 2, p90
+/// 4.6, as numpy computes them), one safety judgment failing, lists, a
+/// conversation and text with quotes, newlines and non-ASCII characters.
+fn scored_rows() -> Vec<Value> {
+    vec![
+        json!({"request_id": "q-1", "request": "What is MLflow?", "response": "S5 MLflow is a platform.",
+               "expected_response": "MLflow is a platform."}),
+        json!({"request_id": "q-2", "request": {"messages": [{"role": "user", "content": "And Spark?"}]},
+               "response": "S1 Spark is a spreadsheet.", "expected_response": "Spark is an engine.",
+               "retrieved_context": [{"content": "Spark docs", "doc_uri": "docs/spark.md"}]}),
+        json!({"request_id": "q-3", "request": "Quote \"this\"\nand é ✓", "response": "S4 UNSAFE",
+               "expected_response": "x"}),
+        json!({"request_id": "q-4", "request": "q4", "response": "S2 answer", "expected_response": "answer",
+               "tags": ["a", "b"]}),
+        json!({"request_id": "q-5", "request": "q5", "response": "S3 again", "expected_response": "again"}),
+    ]
+}
+
+fn scoring_llm(request: &support::Recorded) -> Reply {
+    let prompt = request.last_user();
+    match request.judge.as_deref() {
+        Some("answer_similarity") => {
+            let score = (1..=5u8)
+                .find(|s| prompt.contains(&format!("S{s} ")))
+                .expect("a score marker in the response");
+            Reply::Content(support::score(score, &format!("Scored {score}.")))
+        }
+        Some("safety") if prompt.contains("UNSAFE") => {
+            Reply::Status(400, "this judgment fails".to_owned())
+        }
+        _ => Reply::Content(support::verdict("yes", "Fine.")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn score_statistics_and_the_results_table_read_back_with_mlflows_own_client() {
+    let server = MlflowServer::start(true).await;
+    let llm = TestLlm::start().await;
+    llm.script(scoring_llm);
+    let dir = tempfile::tempdir().unwrap();
+    write_jsonl(&dir.path().join("set.jsonl"), &scored_rows());
+    let url = llm.base_url();
+    let out = gavel(
+        dir.path(),
+        &[
+            "eval",
+            "set.jsonl",
+            "--judges",
+            "answer_similarity,safety,exact_match,token_count",
+            "--judge-base-url",
+            &url,
+            "--judge-model",
+            "test-model",
+            "--out",
+            "run",
+            "--mlflow",
+            "--mlflow-experiment",
+            "tables",
+        ],
+        &[("MLFLOW_TRACKING_URI", server.url.as_str())],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let run_dir = dir.path().join("run");
+    let logged = logged_from(&out.stdout);
+    assert_logged(
+        &server,
+        &logged,
+        &run_dir,
+        read_run_json(&run_dir)["run_id"].as_str().unwrap(),
+        "FINISHED",
+    )
+    .await;
+
+    // The score statistics are MLflow metrics, with numpy's figures.
+    let run = server
+        .get("runs/get", &[("run_id", logged.run_id.as_str())])
+        .await;
+    let metrics: BTreeMap<String, f64> = run["run"]["data"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["key"].as_str().unwrap().to_owned(),
+                m["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let similarity = "response/llm_judged/answer_similarity";
+    assert_eq!(metrics[&format!("{similarity}/score/mean")], 3.0);
+    assert_eq!(metrics[&format!("{similarity}/score/variance")], 2.0);
+    assert!((metrics[&format!("{similarity}/score/p90")] - 4.6).abs() < 1e-9);
+    assert!(metrics.contains_key(&format!("{similarity}/rating/percentage")));
+    assert!(
+        !metrics.keys().any(|k| k.contains("/safety/score")),
+        "a yes/no judge has no score statistics"
+    );
+
+    // MLflow's own client reads the table back: the same frame as the one
+    // its log_table writes from the same rows, and every cell as written.
+    let script = r#"
+import json, sys
+import mlflow, pandas as pd
+run_id, experiment_id, results = sys.argv[1:4]
+mlflow.set_experiment(experiment_id=experiment_id)
+ours = mlflow.load_table("eval_results_table.json", run_ids=[run_id])
+rows = [json.loads(line) for line in open(results, encoding="utf-8") if line.strip()]
+with mlflow.start_run(run_name="written by mlflow.log_table") as reference:
+    mlflow.log_table(pd.DataFrame(rows), artifact_file="eval_results_table.json")
+theirs = mlflow.load_table("eval_results_table.json", run_ids=[reference.info.run_id])
+pd.testing.assert_frame_equal(ours, theirs)
+found = mlflow.search_runs(
+    filter_string="tags.mlflow.loggedArtifacts LIKE '%\"path\"%:%\"eval_results_table.json\",%\"type\"%:%\"table\"%'")
+print(json.dumps({
+    "columns": list(ours.columns),
+    "records": json.loads(ours.to_json(orient="records", force_ascii=False)),
+    "runs_with_the_table": sorted(found["run_id"]),
+    "reference": reference.info.run_id,
+}))
+"#;
+    let results = run_dir.join("eval_results.jsonl");
+    let read = mlflow_python(
+        &server,
+        script,
+        &[
+            &logged.run_id,
+            &logged.experiment_id,
+            results.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let expected = expected_table(&run_dir);
+    assert_eq!(read["columns"], expected["columns"]);
+    let records = read["records"].as_array().unwrap();
+    let rows = read_results(&run_dir);
+    assert_eq!(records.len(), rows.len());
+    assert_eq!(rows.len(), scored_rows().len());
+    let columns: Vec<&str> = expected["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for (record, row) in records.iter().zip(&rows) {
+        for column in &columns {
+            let written = row.get(*column).unwrap_or(&Value::Null);
+            assert!(
+                same_cell(&record[*column], written),
+                "{column}: read {} for {written}",
+                record[*column]
+            );
+        }
+    }
+    for column in [
+        "request",
+        "response",
+        "expected_response",
+        "retrieved_context",
+        &format!("{similarity}/rating"),
+        &format!("{similarity}/rationale"),
+        &format!("{similarity}/score"),
+        "response/llm_judged/safety/error_message",
+        "response/overall_assessment/rating",
+        "response/overall_assessment/root_cause",
+    ] {
+        assert!(columns.contains(&column), "{column} in {columns:?}");
+    }
+    let mut found: Vec<String> = read["runs_with_the_table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    found.retain(|id| *id != read["reference"]);
+    assert_eq!(found, [logged.run_id], "the tag finds gavel's run");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logging_into_an_existing_run_or_under_a_parent() {
+    let server = MlflowServer::start(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_jsonl(
+        &d.join("set.jsonl"),
+        &[
+            json!({"request_id": "a", "request": "Hi", "response": "Hello", "expected_response": "Hello"}),
+            json!({"request_id": "b", "request": "Bye", "response": "Ciao", "expected_response": "Bye"}),
+        ],
+    );
+    // Runs made by MLflow's Python client: one still RUNNING with a param,
+    // a metric and a table of its own; one with a results table already;
+    // a parent; one deleted; one the agent below deletes.
+    let setup = r#"
+import json
+import mlflow
+from mlflow import MlflowClient
+client = MlflowClient()
+experiment = client.create_experiment("training")
+training = client.create_run(experiment, run_name="training").info.run_id
+client.log_param(training, "learning_rate", "0.1")
+client.log_param(training, "dataset", "someone else's")
+client.log_metric(training, "train/loss", 0.25)
+client.log_table(training, {"x": [1, 2]}, "other_table.json")
+earlier = client.create_run(experiment, run_name="earlier").info.run_id
+client.log_table(earlier, {"request_id": ["earlier"], "inputs": ["from before"]}, "eval_results_table.json")
+parent = client.create_run(client.create_experiment("parents"), run_name="parent").info.run_id
+deleted = client.create_run(experiment, run_name="deleted").info.run_id
+client.delete_run(deleted)
+doomed = client.create_run(experiment, run_name="doomed").info.run_id
+print(json.dumps({"experiment": experiment, "training": training, "earlier": earlier, "parent": parent,
+                  "deleted": deleted, "doomed": doomed}))
+"#;
+    let ids = mlflow_python(&server, setup, &[]).await;
+    let id = |name: &str| ids[name].as_str().unwrap().to_owned();
+    let env = [("MLFLOW_TRACKING_URI", server.url.as_str())];
+    let eval = |out: &str| {
+        [
+            "eval",
+            "set.jsonl",
+            "--judges",
+            "exact_match,token_count",
+            "--out",
+            out,
+            "--mlflow",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let with = |mut args: Vec<String>, extra: &[&str]| {
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        args
+    };
+    fn strs(args: &[String]) -> Vec<&str> {
+        args.iter().map(String::as_str).collect()
+    }
+
+    // Into the training run: its id, name and status stay; gavel's params,
+    // metrics, files and table are added; its own param keeps its value.
+    let training = id("training");
+    let args = with(eval("into"), &["--mlflow-run-id", &training]);
+    let out = gavel(d, &strs(&args), &env).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let logged = logged_from(&out.stdout);
+    assert_eq!(logged.run_id, training);
+    assert_eq!(logged.experiment_id, id("experiment"));
+    let (info, tags, params) = server.run(&training).await;
+    assert_eq!(info["status"], "RUNNING", "the run is its creator's to end");
+    assert_eq!(info["run_name"], "training");
+    assert_eq!(params["learning_rate"], "0.1");
+    assert_eq!(
+        params["dataset"], "someone else's",
+        "MLflow params do not change"
+    );
+    assert_eq!(params["judges"], "exact_match,token_count");
+    assert_eq!(
+        tags["gavel.run_id"],
+        read_run_json(&d.join("into"))["run_id"]
+    );
+    assert_eq!(
+        tags[LOGGED_ARTIFACTS_TAG],
+        r#"[{"path": "other_table.json", "type": "table"}, {"path": "eval_results_table.json", "type": "table"}]"#
+    );
+    let run = server
+        .get("runs/get", &[("run_id", training.as_str())])
+        .await;
+    let metric_names: BTreeSet<&str> = run["run"]["data"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["key"].as_str().unwrap())
+        .collect();
+    let expected_metrics: BTreeSet<String> = read_metrics(&d.join("into"))
+        .into_iter()
+        .filter(|(_, v)| v.is_number())
+        .map(|(k, _)| k)
+        .chain(["train/loss".to_owned()])
+        .collect();
+    assert_eq!(
+        metric_names,
+        expected_metrics.iter().map(String::as_str).collect()
+    );
+    assert_eq!(
+        server.artifact(&logged, TABLE).await,
+        expected_table(&d.join("into"))
+    );
+
+    // Into a run holding a results table: the rows are appended, as
+    // mlflow.log_table appends them.
+    let earlier = id("earlier");
+    let args = with(eval("appended"), &["--mlflow-run-id", &earlier]);
+    let out = gavel(d, &strs(&args), &env).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+
+    // Nested under the parent: in the parent's experiment, or another one.
+    let parent = id("parent");
+    let args = with(
+        eval("child"),
+        &["--mlflow-parent-run-id", &parent, "--run-name", "child"],
+    );
+    let out = gavel(d, &strs(&args), &env).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let child = logged_from(&out.stdout);
+    let args = with(
+        eval("elsewhere"),
+        &[
+            "--mlflow-parent-run-id",
+            &parent,
+            "--mlflow-experiment",
+            "elsewhere",
+        ],
+    );
+    let out = gavel(d, &strs(&args), &env).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let elsewhere = logged_from(&out.stdout);
+    for (logged, dir) in [(&child, "child"), (&elsewhere, "elsewhere")] {
+        let (info, tags, _) = server.run(&logged.run_id).await;
+        assert_eq!(tags["mlflow.parentRunId"], parent.as_str());
+        assert_eq!(info["status"], "FINISHED");
+        assert_eq!(
+            server.artifact(logged, TABLE).await,
+            expected_table(&d.join(dir))
+        );
+    }
+    assert_eq!(server.run(&child.run_id).await.0["run_name"], "child");
+    let (parent_info, _, _) = server.run(&parent).await;
+    assert_eq!(
+        child.experiment_id,
+        parent_info["experiment_id"].as_str().unwrap()
+    );
+    assert_eq!(
+        server.experiments_named("elsewhere").await[0]["experiment_id"],
+        elsewhere.experiment_id.as_str()
+    );
+
+    // MLflow's client sees all of it: the tables (appending to gavel's
+    // as to its own) and the nesting.
+    let check = r#"
+import json, sys
+import mlflow
+training, earlier, parent, parent_experiment, elsewhere_experiment = sys.argv[1:6]
+mlflow.set_experiment(experiment_id=mlflow.get_run(training).info.experiment_id)
+ours = mlflow.load_table("eval_results_table.json", run_ids=[training])
+other = mlflow.load_table("other_table.json", run_ids=[training])
+appended = mlflow.load_table("eval_results_table.json", run_ids=[earlier])
+mlflow.log_table({"request_id": ["later"]}, "eval_results_table.json", run_id=training)
+extended = mlflow.load_table("eval_results_table.json", run_ids=[training])
+children = mlflow.search_runs(
+    experiment_ids=[parent_experiment, elsewhere_experiment],
+    filter_string=f"tags.mlflow.parentRunId = '{parent}'")
+print(json.dumps({
+    "ours": list(ours["request_id"]), "other": list(other["x"]),
+    "appended": list(appended["request_id"]), "appended_columns": list(appended.columns),
+    "appended_inputs": json.loads(appended["inputs"].to_json(orient="values")),
+    "extended": list(extended["request_id"]),
+    "tag": mlflow.get_run(training).data.tags["mlflow.loggedArtifacts"],
+    "children": sorted(children["run_id"]),
+}))
+"#;
+    let read = mlflow_python(
+        &server,
+        check,
+        &[
+            &training,
+            &earlier,
+            &parent,
+            &child.experiment_id,
+            &elsewhere.experiment_id,
+        ],
+    )
+    .await;
+    assert_eq!(read["ours"], json!(["a", "b"]));
+    assert_eq!(read["other"], json!([1, 2]));
+    assert_eq!(read["appended"], json!(["earlier", "a", "b"]));
+    let appended_columns = read["appended_columns"].as_array().unwrap();
+    assert_eq!(
+        appended_columns[..2],
+        [json!("request_id"), json!("inputs")]
+    );
+    assert_eq!(read["appended_inputs"], json!(["from before", null, null]));
+    assert_eq!(read["extended"], json!(["a", "b", "later"]));
+    assert_eq!(read["tag"], tags[LOGGED_ARTIFACTS_TAG], "listed once");
+    let mut children = vec![child.run_id.clone(), elsewhere.run_id.clone()];
+    children.sort();
+    assert_eq!(read["children"], json!(children));
+
+    // A run that is not there stops gavel before anything is evaluated,
+    // naming the run.
+    let unknown = "0123456789abcdef0123456789abcdef";
+    for (flag, id, expected) in [
+        ("--mlflow-run-id", unknown.to_owned(), "no such run"),
+        ("--mlflow-parent-run-id", unknown.to_owned(), "no such run"),
+        (
+            "--mlflow-run-id",
+            id("deleted"),
+            "mlflow runs restore --run-id",
+        ),
+    ] {
+        let args = with(eval("never"), &[flag, &id]);
+        let out = gavel(d, &strs(&args), &env).await;
+        assert_eq!(out.code, 2, "{flag} {id}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{flag}: MLflow"))
+                && out.stderr.contains(&format!("{id:?}"))
+                && out.stderr.contains(expected)
+                && out.stderr.contains(&server.url),
+            "{}",
+            out.stderr
+        );
+        assert!(!d.join("never").exists(), "nothing was evaluated");
+    }
+    // The two flags conflict; a run to log into has its own experiment.
+    for extra in [
+        ["--mlflow-run-id", "a", "--mlflow-parent-run-id", "b"],
+        ["--mlflow-run-id", "a", "--mlflow-experiment", "e"],
+    ] {
+        let args = with(eval("never"), &extra);
+        let out = gavel(d, &strs(&args), &env).await;
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+    }
+
+    // A run deleted while gavel evaluates: the results stay on disk, the
+    // error names the run, exit 3.
+    let doomed = id("doomed");
+    let agent = format!(
+        "python3 {}",
+        support::workspace()
+            .join("tests/mlflow/deleting_agent.py")
+            .display()
+    );
+    std::fs::write(
+        d.join("no-responses.jsonl"),
+        "{\"request_id\": \"a\", \"request\": \"Hi\"}\n{\"request_id\": \"b\", \"request\": \"Bye\"}\n",
+    )
+    .unwrap();
+    let out = gavel(
+        d,
+        &[
+            "eval",
+            "no-responses.jsonl",
+            "--agent-cmd",
+            &agent,
+            "--judges",
+            "token_count",
+            "--out",
+            "kept",
+            "--mlflow",
+            "--mlflow-run-id",
+            &doomed,
+        ],
+        &[
+            ("MLFLOW_TRACKING_URI", server.url.as_str()),
+            ("GAVEL_TEST_DELETE_RUN", doomed.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("the run is complete in")
+            && out.stderr.contains("logging it to MLflow failed")
+            && out.stderr.contains(&format!("{doomed:?}"))
+            && out.stderr.contains("deleted"),
+        "{}",
+        out.stderr
+    );
+    let kept = read_results(&d.join("kept"));
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[1]["response"], "answer to b");
+
+    // The library says the same.
+    let error = log_run_into(
+        &server.url,
+        &LogInto::ExistingRun {
+            run_id: unknown.to_owned(),
+        },
+        &d.join("into"),
+        "x",
+        MlflowAuth::None,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, MlflowError::Run { .. }), "{error:?}");
+    assert!(error.to_string().contains(unknown), "{error}");
 }

@@ -34,12 +34,12 @@ async fn oras(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         .unwrap()
 }
 
-/// The Rust example judge with every `gavel:judge@0.1.1` name rewritten to
+/// The Rust example judge with every `gavel:judge@0.1.2` name rewritten to
 /// `@0.2.0` (same length, so still a valid component): a judge built
 /// against a WIT version this gavel does not host.
 fn future_judge(dir: &std::path::Path) -> std::path::PathBuf {
     let mut bytes = std::fs::read(components::rust_example()).unwrap();
-    let (from, to) = (b"gavel:judge/", b"@0.1.1");
+    let (from, to) = (b"gavel:judge/", b"@0.1.2");
     let mut replaced = 0;
     let mut i = 0;
     while i + from.len() < bytes.len() {
@@ -122,7 +122,7 @@ async fn push_and_pull_round_trip_in_the_cncf_layout_that_oras_reads_and_writes(
     let pulled = json_line(&out.stdout);
     assert_eq!(pulled["digest"], digest.as_str());
     assert_eq!(pulled["sha256"], rust_sha.as_str());
-    assert_eq!(pulled["wit"], "gavel:judge@0.1.1");
+    assert_eq!(pulled["wit"], "gavel:judge@0.1.2");
     assert_eq!(
         std::fs::read(d.join("by-tag.wasm")).unwrap(),
         std::fs::read(&rust).unwrap()
@@ -187,10 +187,10 @@ async fn push_and_pull_round_trip_in_the_cncf_layout_that_oras_reads_and_writes(
         json!([format!("sha256:{rust_sha}")])
     );
     let exports = config["component"]["exports"].to_string();
-    assert!(exports.contains("gavel:judge/judge@0.1.1"), "{exports}");
+    assert!(exports.contains("gavel:judge/judge@0.1.2"), "{exports}");
     let imports = config["component"]["imports"].to_string();
     assert!(imports.contains("gavel:judge/llm@0.1"), "{imports}");
-    assert_eq!(config["component"]["target"], "gavel:judge/plugin@0.1.1");
+    assert_eq!(config["component"]["target"], "gavel:judge/plugin@0.1.2");
     let written = oras_out.join("conciseness.wasm");
     assert_eq!(
         std::fs::read(&written).unwrap(),
@@ -288,7 +288,7 @@ async fn push_and_pull_round_trip_in_the_cncf_layout_that_oras_reads_and_writes(
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("it targets gavel:judge@0.2.0, and this gavel hosts gavel:judge@0.1.1"),
+            .contains("it targets gavel:judge@0.2.0, and this gavel hosts gavel:judge@0.1.2"),
         "{}",
         out.stderr
     );
@@ -318,7 +318,7 @@ async fn push_and_pull_round_trip_in_the_cncf_layout_that_oras_reads_and_writes(
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("it targets gavel:judge@0.2.0, and this gavel hosts gavel:judge@0.1.1"),
+            .contains("it targets gavel:judge@0.2.0, and this gavel hosts gavel:judge@0.1.2"),
         "{}",
         out.stderr
     );

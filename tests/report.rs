@@ -129,3 +129,62 @@ async fn the_report_works_in_a_headless_browser() {
         "a screenshot was taken"
     );
 }
+
+/// A 1-5 score judge's mean, variance and p90 show under its bar.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_shows_score_statistics() {
+    let checker = browser_checker();
+    let llm = TestLlm::start().await;
+    llm.script(|request| {
+        let prompt = request.last_user();
+        let score = (1..=5u8)
+            .find(|s| prompt.contains(&format!("S{s} ")))
+            .unwrap_or(3);
+        Reply::Content(crate::support::score(score, "Compared."))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_jsonl(
+        &d.join("set.jsonl"),
+        &[
+            json!({"request_id": "a", "request": "q1", "response": "S5 one", "expected_response": "one"}),
+            json!({"request_id": "b", "request": "q2", "response": "S1 two", "expected_response": "two"}),
+            json!({"request_id": "c", "request": "q3", "response": "S4 six", "expected_response": "three"}),
+        ],
+    );
+    let url = llm.base_url();
+    let args = [
+        "eval",
+        "set.jsonl",
+        "--judges",
+        "answer_similarity",
+        "--out",
+        "run",
+        "--judge-base-url",
+        &url,
+    ];
+    let out = gavel(d, &args, &[]).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let expect = json!({"rows": 3, "passing": 2, "failing": 1, "errors": 0});
+    std::fs::write(d.join("expect.json"), expect.to_string()).unwrap();
+    let report = d.join("run/report.html");
+    let output = tokio::task::spawn_blocking({
+        let expect = d.join("expect.json");
+        move || {
+            std::process::Command::new("node")
+                .arg(&checker)
+                .arg(&report)
+                .arg(&expect)
+                .output()
+                .expect("run node")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "the browser check failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -25,10 +25,10 @@
  * @module gavel-judge
  */
 
-import { ask as hostAsk, rateChunks as hostRateChunks } from 'gavel:judge/ask@0.1.1';
-import { complete as hostComplete } from 'gavel:judge/llm@0.1.1';
-import { log as hostLog } from 'gavel:judge/log@0.1.1';
-import { render as hostRender, renderRow as hostRenderRow } from 'gavel:judge/prompt@0.1.1';
+import { ask as hostAsk, rateChunks as hostRateChunks } from 'gavel:judge/ask@0.1.2';
+import { complete as hostComplete } from 'gavel:judge/llm@0.1.2';
+import { log as hostLog } from 'gavel:judge/log@0.1.2';
+import { render as hostRender, renderRow as hostRenderRow } from 'gavel:judge/prompt@0.1.2';
 
 // The generated bindings decode every string the host hands over with one
 // `new TextDecoder()`, which drops a leading U+FEFF (byte order mark); a

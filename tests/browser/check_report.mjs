@@ -43,7 +43,8 @@
 //     browser would not run it; the failure message gives the hash to put in);
 //   - no console errors, no page errors, no request other than REPORT.html itself;
 //   - every key of the embedded metrics.json is in the metrics table, and each
-//     .../rating/percentage and .../precision/average has a bar;
+//     .../rating/percentage and .../precision/average has a bar; each .../score/mean (a 1-5
+//     score judge) has the mean, variance and p90 under its judge's bar;
 //   - no markup from the data became elements (no img, iframe, object, embed or extra script;
 //     window.__gavel_xss unset);
 //   - the detail view opens from the keyboard (Enter on the request id) and closes with Escape,
@@ -203,6 +204,21 @@ async function checkMetrics(page, data) {
   const wanted = Object.keys(metrics).filter((k) => /\/rating\/percentage$|\/precision\/average$/.test(k));
   const missing = wanted.filter((k) => !bars.includes(k));
   if (missing.length) fail(`metrics without a bar: ${JSON.stringify(missing)}`);
+  // A 1-5 score judge shows its .../score/mean, /variance and /p90 under its bar.
+  const scored = Object.keys(metrics).filter((k) => /\/score\/mean$/.test(k)).map((k) => k.replace(/\/mean$/, ''));
+  const shown = await page.$$eval(byTestId('judge-score'), (nodes) => nodes.map((n) => ({
+    column: n.getAttribute('data-metric'),
+    text: n.textContent,
+    stats: Object.fromEntries([...n.querySelectorAll('[data-stat]')].map((s) => [s.getAttribute('data-stat'), s.getAttribute('data-value')])),
+  })));
+  expectEqual(JSON.stringify(shown.map((s) => s.column)), JSON.stringify(scored), 'judges with score statistics under their bar');
+  for (const { column, text, stats } of shown) {
+    for (const stat of ['mean', 'variance', 'p90']) {
+      const value = metrics[`${column}/${stat}`];
+      expectEqual(stats[stat], value == null ? '' : String(value), `${column}/${stat} under the bar`);
+      if (value != null && !text.includes(`${stat} ${value.toFixed(2)}`)) fail(`"${text}" does not show ${stat} ${value.toFixed(2)}`);
+    }
+  }
 }
 
 async function checkFailingOnly(page, expect) {

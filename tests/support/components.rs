@@ -9,7 +9,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::workspace;
 
-const RUST_FIXTURES: &[&str] = &["gavel-hostile-judge", "gavel-example-rust-judge"];
+const RUST_FIXTURES: &[&str] = &[
+    "gavel-hostile-judge",
+    "gavel-hostile-metric",
+    "gavel-llm-metric",
+    "gavel-example-rust-judge",
+];
 
 fn wasm_dir() -> PathBuf {
     workspace().join("target").join("wasm-judges")
@@ -47,6 +52,16 @@ fn rust_fixtures() -> &'static Path {
 
 pub fn hostile() -> PathBuf {
     rust_fixtures().join("gavel_hostile_judge.wasm")
+}
+
+/// A metric component that attacks its sandbox (tests/hostile-metric).
+pub fn hostile_metric() -> PathBuf {
+    rust_fixtures().join("gavel_hostile_metric.wasm")
+}
+
+/// A metric component that imports the LLM (tests/llm-metric).
+pub fn llm_metric() -> PathBuf {
+    rust_fixtures().join("gavel_llm_metric.wasm")
 }
 
 pub fn rust_example() -> PathBuf {

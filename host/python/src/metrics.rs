@@ -98,26 +98,29 @@ pub fn metrics_of(py: Python<'_>, results: PathBuf) -> PyResult<String> {
 
 /// Checks every record of the data file `data` as a run does before it
 /// judges anything. Returns JSON: `rows` (the number of records) and
-/// `invalid`, one `{line, element, field, message}` per bad record (`line`
-/// 1-based for JSONL and CSV, `element` 0-based in a JSON array).
+/// `invalid`, one `{line, element, row, field, message}` per bad record
+/// (`line` 1-based for JSONL and CSV, `element` 0-based in a JSON array,
+/// `row` 1-based in a Parquet file).
 /// A file that cannot be read at all raises InputError.
 #[pyfunction]
 pub fn check_rows(py: Python<'_>, data: PathBuf) -> PyResult<String> {
     let validation = py
-        .detach(|| validate(&data))
+        .detach(|| validate(&data, &Default::default()))
         .map_err(|e| InputError::new_err(e.to_string()))?;
     let invalid: Vec<Value> = validation
         .invalid
         .iter()
         .map(|error| {
-            let (line, element) = match error.position {
-                Some(Position::Line(line)) => (Some(line), None),
-                Some(Position::Element(index)) => (None, Some(index)),
-                None => (None, None),
+            let (line, element, row) = match error.position {
+                Some(Position::Line(line)) => (Some(line), None, None),
+                Some(Position::Element(index)) => (None, Some(index), None),
+                Some(Position::Row(row)) => (None, None, Some(row)),
+                None => (None, None, None),
             };
             json!({
                 "line": line,
                 "element": element,
+                "row": row,
                 "field": error.field,
                 "message": error.message,
             })
@@ -146,7 +149,10 @@ fn finish(run_dir: &Path, csv: bool, history: bool) -> PyResult<Value> {
     let mut tally = Tally::new();
     // Reopened as a run resumes: the rows are read back in order and a
     // torn last line (none is expected) dropped.
-    let (mut writer, _) = RunWriter::resume(run_dir, |row| tally.add(row)).map_err(output_error)?;
+    let (mut writer, run) =
+        RunWriter::resume(run_dir, |row| tally.add(row)).map_err(output_error)?;
+    // The checks the run named decide some statistics (`latency`'s).
+    tally.metrics.set_run_checks(&run["judges"]);
     writer
         .write_json(METRICS, &Value::Object(tally.metrics.to_json()))
         .map_err(output_error)?;

@@ -13,6 +13,7 @@ use gavel::evaluation::evaluator::{Evaluator, SetupError, SetupOptions};
 use gavel::evaluation::input::{GuidelineGroup, row_from_json};
 use gavel::evaluation::run::{EvalOptions, Progress, RunError as EvalRunError};
 use gavel::evaluation::selection::{Check, Selection};
+use gavel::results::mlflow::{LogInto, MlflowAuth};
 use gavel::results::run_dir::OutputError;
 use pyo3::prelude::*;
 use serde_json::{Value, json};
@@ -134,7 +135,8 @@ fn agent(
     agent_function=None, agent_name=None, agent_url=None, agent_command=None,
     agent_concurrency=None, agent_timeout=None, run_name=None, judge_base_url=None,
     judge_model=None, skip_invalid=false, csv=false, cache=true, history=true,
-    mlflow_tracking_uri=None, mlflow_experiment=None, progress=None,
+    mlflow_tracking_uri=None, mlflow_experiment=None, mlflow_run_id=None,
+    mlflow_parent_run_id=None, progress=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate(
@@ -160,21 +162,39 @@ pub fn evaluate(
     history: bool,
     mlflow_tracking_uri: Option<String>,
     mlflow_experiment: Option<String>,
+    mlflow_run_id: Option<String>,
+    mlflow_parent_run_id: Option<String>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let config = load_config(config_path, config_json)?;
     let mlflow = mlflow_tracking_uri
         .map(|uri| {
-            if uri.starts_with("http://") || uri.starts_with("https://") {
-                Ok(gavel::results::mlflow::MlflowTarget {
-                    tracking_uri: uri,
-                    experiment: mlflow_experiment.unwrap_or_else(|| "gavel".to_owned()),
-                })
-            } else {
-                Err(input_error(format!(
+            if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+                return Err(input_error(format!(
                     "mlflow_tracking_uri must be http(s)://... (gavel logs through MLflow's REST API), not {uri:?}"
-                )))
+                )));
             }
+            let into = match (mlflow_run_id, mlflow_parent_run_id, mlflow_experiment) {
+                (Some(_), Some(_), _) => {
+                    return Err(input_error(
+                        "mlflow_run_id and mlflow_parent_run_id cannot be used together: log into a run, or under it",
+                    ));
+                }
+                (Some(_), None, Some(_)) => {
+                    return Err(input_error(
+                        "mlflow_run_id logs into that run's own experiment: leave out mlflow_experiment",
+                    ));
+                }
+                (Some(run_id), None, None) => LogInto::ExistingRun { run_id },
+                (None, Some(parent_run_id), experiment) => LogInto::NestedRun {
+                    parent_run_id,
+                    experiment,
+                },
+                (None, None, experiment) => LogInto::NewRun {
+                    experiment: experiment.unwrap_or_else(|| "gavel".to_owned()),
+                },
+            };
+            Ok((uri, into))
         })
         .transpose()?;
     let run_id = gavel::results::time::new_run_id();
@@ -185,6 +205,15 @@ pub fn evaluate(
 
     let report = py.detach(|| {
         runtime().block_on(async {
+            // The run to log into (or under) is looked up before anything
+            // is evaluated, as `gavel eval` does.
+            if let Some((uri, into)) = &mlflow
+                && !matches!(into, LogInto::NewRun { .. })
+            {
+                gavel::results::mlflow::check_log_into(uri, into, MlflowAuth::from_env())
+                    .await
+                    .map_err(input_error)?;
+            }
             let evaluator = Evaluator::new(config, &options)
                 .await
                 .map_err(setup_error)?;
@@ -271,11 +300,12 @@ pub fn evaluate(
                 record_in_history(&report.out);
             }
             let mut logged = None;
-            if let Some(target) = &mlflow
+            if let Some((uri, into)) = &mlflow
                 && report.unfinished(&data).is_none()
             {
                 let name = run_name.as_deref().unwrap_or(&run_id);
-                let run = gavel::results::mlflow::log_run(target, &report.out, name)
+                let auth = MlflowAuth::from_env();
+                let run = gavel::results::mlflow::log_run_into(uri, into, &report.out, name, auth)
                     .await
                     .map_err(|e| {
                         RunError::new_err(format!(

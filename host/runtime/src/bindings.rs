@@ -1,4 +1,6 @@
-//! Host bindings for the `gavel:judge` WIT package.
+//! Host bindings for the `gavel:judge` WIT package: its two worlds, the
+//! judge `plugin` and the `metric-plugin` (in [`metric`]), sharing the types
+//! and the `log` import.
 //!
 //! Every import is async: `llm.complete` awaits the endpoint, and the others
 //! are cheap enough that one calling convention for all keeps it simple.
@@ -12,16 +14,34 @@ wasmtime::component::bindgen!({
 });
 
 /// The version of the `gavel:judge` package this host implements.
-pub const WIT_VERSION: &str = "0.1.1";
+pub const WIT_VERSION: &str = "0.1.2";
 
 /// Whether this host runs components built against `version`: the
 /// component model's semver rule, under which every `0.1.x` is compatible
-/// with `0.1.1` (the host links the newest and older plugins find their
+/// with `0.1.2` (the host links the newest and older plugins find their
 /// imports in it); a newer patch needs imports this host lacks, which the
 /// linker reports.
 pub fn hosts(version: &str) -> bool {
     let mut parts = version.split('.');
     matches!((parts.next(), parts.next()), (Some("0"), Some("1")))
+}
+
+/// The metric world: a component that exports `metric` and imports only
+/// `log`. Its types and `log` are the judge world's own, so one host
+/// implementation serves both.
+pub mod metric {
+    wasmtime::component::bindgen!({
+        world: "metric-plugin",
+        path: "../../wit",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "gavel:judge/types": super::gavel::judge::types,
+            "gavel:judge/log": super::gavel::judge::log,
+        },
+    });
+
+    pub use self::exports::gavel::judge::metric::Description;
 }
 
 pub use self::exports::gavel::judge::judge::{AssessmentType, Description, Input, JudgeError};

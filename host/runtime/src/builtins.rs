@@ -1,18 +1,24 @@
-//! The built-in judges, compiled from plugins/builtin/* by the build script
-//! and embedded in the crate, and what the host knows about each
-//! ([`FACTS`], from plugins/builtin/judges.toml).
+//! The built-in judges and metrics, compiled from plugins/builtin/* by the
+//! build script and embedded in the crate, and what the host knows about
+//! each ([`FACTS`], from plugins/builtin/judges.toml).
 
 pub(crate) struct Embedded {
     pub(crate) bytes: &'static [u8],
     /// Computed at build time: the compiled-code cache key, without hashing
     /// at start-up.
     pub(crate) sha256: &'static str,
+    /// A metric component, not a judge.
+    pub(crate) metric: bool,
 }
 
-/// What the host knows about a built-in judge beyond its description.
+/// What the host knows about a built-in judge (or metric) beyond its
+/// description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuiltinFacts {
     pub name: &'static str,
+    /// A metric (a number per row, no LLM) rather than a judge; metrics run
+    /// only when named.
+    pub metric: bool,
     pub selected_when: SelectedWhen,
     /// Rank among root causes, 1 first; also the order in which the
     /// default selection runs judges. `None` for what is not a judge of its

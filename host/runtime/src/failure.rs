@@ -39,6 +39,9 @@ pub enum FailureKind {
     Guest(JudgeError),
     /// Returned something that is not a valid assessment.
     InvalidAssessment(String),
+    /// A metric returned a value that is not a usable number (NaN, an
+    /// infinity, beyond ±2^53).
+    InvalidValue(String),
     /// The host could not run it (instantiation failed).
     Host(String),
 }
@@ -76,6 +79,7 @@ impl fmt::Display for FailureKind {
             FailureKind::InvalidAssessment(why) => {
                 write!(f, "returned an invalid assessment: {why}")
             }
+            FailureKind::InvalidValue(why) => write!(f, "returned an invalid value: {why}"),
             FailureKind::Host(message) => write!(f, "could not be run: {message}"),
         }
     }
@@ -107,6 +111,7 @@ impl FailureKind {
                 JudgeError::Failed(m) => JudgeError::Failed(clean(m)),
             }),
             FailureKind::InvalidAssessment(m) => FailureKind::InvalidAssessment(clean(m)),
+            FailureKind::InvalidValue(m) => FailureKind::InvalidValue(clean(m)),
             FailureKind::Host(m) => FailureKind::Host(clean(m)),
             kind @ (FailureKind::CpuTimeout(_)
             | FailureKind::WallTimeout(_)

@@ -16,7 +16,8 @@ use crate::judge::Judge;
 use crate::judgment::JudgeOutcome;
 use crate::limits::Limits;
 use crate::llm::{LlmClient, NoEndpoints};
-use crate::plugin::{self, LoadError, Plugin, PluginSource};
+use crate::metric::{self, Metric, MetricOutcome, MetricPlugin};
+use crate::plugin::{self, LoadError, Loaded, Plugin, PluginSource, Provenance};
 use crate::sandbox::Sandbox;
 
 /// How to set up a [`Host`].
@@ -90,8 +91,8 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 #[error("cannot start the WebAssembly engine: {0}")]
 pub struct HostError(String);
 
-/// Loads judge plugins and runs them, each evaluation in its own sandbox.
-/// One host serves any number of concurrent evaluations.
+/// Loads judge and metric plugins and runs them, each evaluation in its own
+/// sandbox. One host serves any number of concurrent evaluations.
 pub struct Host {
     sandbox: Sandbox,
     cache: ComponentCache,
@@ -147,25 +148,63 @@ impl Host {
 
     /// The built-in judges, in the order of plugins/builtin/judges.toml.
     pub async fn load_builtins(&self) -> Result<Vec<Plugin>, LoadError> {
-        let loads = builtins::EMBEDDED.iter().map(|embedded| {
-            self.load_component(embedded.bytes, embedded.sha256, PluginSource::Builtin)
-        });
+        let loads = builtins::EMBEDDED
+            .iter()
+            .filter(|embedded| !embedded.metric)
+            .map(|embedded| async {
+                self.load_component(embedded.bytes, embedded.sha256, PluginSource::Builtin)
+                    .await?
+                    .into_judge()
+            });
         futures::future::join_all(loads).await.into_iter().collect()
     }
 
-    /// A plugin from a `.wasm` component file.
+    /// The built-in metrics, in the order of plugins/builtin/judges.toml.
+    pub async fn load_builtin_metrics(&self) -> Result<Vec<MetricPlugin>, LoadError> {
+        let loads = builtins::EMBEDDED
+            .iter()
+            .filter(|embedded| embedded.metric)
+            .map(|embedded| async {
+                match self
+                    .load_component(embedded.bytes, embedded.sha256, PluginSource::Builtin)
+                    .await?
+                {
+                    Loaded::Metric(metric) => Ok(metric),
+                    Loaded::Judge(judge) => Err(LoadError {
+                        origin: PluginSource::Builtin,
+                        reason: format!(
+                            "'{}' is listed as a metric but exports gavel:judge/judge",
+                            judge.name()
+                        ),
+                    }),
+                }
+            });
+        futures::future::join_all(loads).await.into_iter().collect()
+    }
+
+    /// A judge plugin from a `.wasm` component file.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
         self.load_file_pinned(path, None).await
     }
 
-    /// A plugin from a `.wasm` component file that must be the build whose
-    /// SHA-256 is `sha256` (hex) when one is given: a file with another
-    /// digest is refused before anything of it is compiled or run.
+    /// A judge plugin from a `.wasm` component file that must be the build
+    /// whose SHA-256 is `sha256` (hex) when one is given: a file with
+    /// another digest is refused before anything of it is compiled or run.
     pub async fn load_file_pinned(
         &self,
         path: &Path,
         sha256: Option<&str>,
     ) -> Result<Plugin, LoadError> {
+        self.load_any_file_pinned(path, sha256).await?.into_judge()
+    }
+
+    /// A judge or metric plugin from a `.wasm` component file, as
+    /// [`Host::load_file_pinned`] checks it.
+    pub async fn load_any_file_pinned(
+        &self,
+        path: &Path,
+        sha256: Option<&str>,
+    ) -> Result<Loaded, LoadError> {
         let source = PluginSource::File(path.to_owned());
         let fail = |reason: String| LoadError {
             origin: source.clone(),
@@ -198,12 +237,21 @@ impl Host {
         self.load_component(&bytes, &digest, source).await
     }
 
-    /// A plugin from component bytes.
+    /// A judge plugin from component bytes.
     pub async fn load_bytes(
         &self,
         bytes: &[u8],
         source: PluginSource,
     ) -> Result<Plugin, LoadError> {
+        self.load_any_bytes(bytes, source).await?.into_judge()
+    }
+
+    /// A judge or metric plugin from component bytes.
+    pub async fn load_any_bytes(
+        &self,
+        bytes: &[u8],
+        source: PluginSource,
+    ) -> Result<Loaded, LoadError> {
         let sha256 = sha256_hex(bytes);
         self.load_component(bytes, &sha256, source).await
     }
@@ -213,7 +261,7 @@ impl Host {
         bytes: &[u8],
         sha256: &str,
         source: PluginSource,
-    ) -> Result<Plugin, LoadError> {
+    ) -> Result<Loaded, LoadError> {
         let fail = |reason: String| LoadError {
             origin: source.clone(),
             reason,
@@ -234,40 +282,63 @@ impl Host {
             Some(component) => (component, true),
             None => (self.compile(bytes, sha256).await.map_err(fail)?, false),
         };
-        let targets = wit_version(&component, self.sandbox.engine());
         let world = world(&component, self.sandbox.engine());
-        let pre = self.sandbox.prepare(&component).map_err(|e| {
+        let targets = wit_version(&world);
+        let misfit = |error: wasmtime::Error, world_name: &str| {
             fail(match &targets {
                 Some(version) if !crate::bindings::hosts(version) => format!(
                     "it targets gavel:judge@{version}, and this gavel hosts gavel:judge@{} (and the 0.1 versions before it): build it against that version",
                     crate::bindings::WIT_VERSION
                 ),
-                _ => format!("it does not fit the gavel:judge world: {e:#}"),
+                _ => format!("it does not fit the gavel:judge {world_name}: {error:#}"),
             })
-        })?;
-        let description = self
-            .sandbox
-            .describe(&pre)
-            .await
-            .map_err(|kind| fail(format!("describe() {kind}")))?;
-        plugin::validate(&description).map_err(fail)?;
+        };
+        let provenance = Provenance {
+            source: source.clone(),
+            from_cache,
+            sha256: sha256.to_owned(),
+            wit_version: targets.clone().unwrap_or_default(),
+            world: world.clone(),
+        };
+        let loaded = if world.is_metric() {
+            let pre = self.sandbox.prepare_metric(&component).map_err(|e| {
+                misfit(e, "metric world (a metric may import only `log`, and WASI)")
+            })?;
+            let description = self
+                .sandbox
+                .describe_metric(&pre)
+                .await
+                .map_err(|kind| fail(format!("describe() {kind}")))?;
+            plugin::validate_name_and_version("metric", &description.name, &description.version)
+                .map_err(fail)?;
+            Loaded::Metric(MetricPlugin::new(pre, description, provenance))
+        } else {
+            let pre = self
+                .sandbox
+                .prepare(&component)
+                .map_err(|e| misfit(e, "world"))?;
+            let description = self
+                .sandbox
+                .describe(&pre)
+                .await
+                .map_err(|kind| fail(format!("describe() {kind}")))?;
+            plugin::validate(&description).map_err(fail)?;
+            Loaded::Judge(Plugin::new(pre, description, provenance))
+        };
+        let (name, version) = match &loaded {
+            Loaded::Judge(plugin) => (plugin.name(), plugin.version()),
+            Loaded::Metric(metric) => (metric.name(), metric.version()),
+        };
         tracing::debug!(
-            judge = %description.name,
-            version = %description.version,
+            plugin = %name,
+            version = %version,
+            metric = world.is_metric(),
             %source,
             from_cache,
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-            "loaded judge plugin"
+            "loaded plugin"
         );
-        Ok(Plugin::new(
-            pre,
-            description,
-            source,
-            from_cache,
-            sha256,
-            targets.unwrap_or_default(),
-            world,
-        ))
+        Ok(loaded)
     }
 
     /// Compiles a component (and caches it) within
@@ -324,10 +395,26 @@ impl Host {
             elapsed: started.elapsed(),
         }
     }
+
+    /// Runs `metric` on `row` in a fresh sandbox, under its limits. Never
+    /// panics and never poisons the host: every failure (a trap, a limit, a
+    /// value that is not a usable number) is in the returned outcome.
+    pub async fn measure(&self, metric: &Metric, row: &Row) -> MetricOutcome {
+        let started = Instant::now();
+        let value = self
+            .sandbox
+            .measure(metric.plugin().pre(), metric.grant(), row)
+            .await
+            .and_then(|value| value.map(metric::check_value).transpose())
+            .map_err(|kind| metric.failure(kind));
+        MetricOutcome {
+            value,
+            elapsed: started.elapsed(),
+        }
+    }
 }
 
-/// The version of the `gavel:judge` package whose `judge` interface the
-/// component exports, if it exports one.
+/// The component's import and export names.
 fn world(component: &Component, engine: &wasmtime::Engine) -> plugin::World {
     let ty = component.component_type();
     plugin::World {
@@ -342,9 +429,12 @@ fn world(component: &Component, engine: &wasmtime::Engine) -> plugin::World {
     }
 }
 
-fn wit_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
-    component
-        .component_type()
-        .exports(engine)
-        .find_map(|(name, _)| name.strip_prefix("gavel:judge/judge@").map(str::to_owned))
+/// The version of the `gavel:judge` package whose `judge` or `metric`
+/// interface the component exports, if it exports one.
+fn wit_version(world: &plugin::World) -> Option<String> {
+    world.exports.iter().find_map(|name| {
+        name.strip_prefix("gavel:judge/judge@")
+            .or_else(|| name.strip_prefix("gavel:judge/metric@"))
+            .map(str::to_owned)
+    })
 }

@@ -113,23 +113,77 @@ impl Judge {
     }
 
     /// Requirements the row does not meet; empty when the judge can run.
+    ///
+    /// A guideline judge (one that requires guidelines or global
+    /// guidelines) judges the response, the row's `guidelines_context`, or
+    /// both, as the reference's guideline_adherence does: a
+    /// `guidelines_context` stands in for a missing response.
     pub fn missing_inputs(&self, row: &Row) -> Vec<&[Input]> {
+        let context_for_response =
+            || self.judges_guidelines_context() && has_guidelines_context(row);
         self.0
             .required_inputs
             .iter()
             .filter(|any_of| !any_of.iter().any(|input| has_input(row, *input)))
+            .filter(|any_of| !(any_of.as_slice() == [Input::Response] && context_for_response()))
             .map(Vec::as_slice)
             .collect()
+    }
+
+    /// Whether a row's `guidelines_context` stands in for its response:
+    /// the judge is a guideline judge.
+    pub fn judges_guidelines_context(&self) -> bool {
+        self.requires(Input::Guidelines) || self.requires(Input::GlobalGuidelines)
+    }
+
+    /// What `row` lacks, in words, for "needs ...": each input named by
+    /// `name` (and the guidelines context by `context`), saying where the
+    /// row's own fields fall short (chunks without content; neither a
+    /// response nor a guidelines context).
+    pub fn describe_missing_in(
+        &self,
+        row: &Row,
+        missing: &[&[Input]],
+        name: impl Fn(Input) -> String,
+        context: &str,
+    ) -> String {
+        describe_missing(missing, |input| match input {
+            Input::RetrievedContext if !row.retrieved_context.is_empty() => {
+                format!("{} with content", name(input))
+            }
+            Input::Response if self.judges_guidelines_context() => {
+                format!("{} or {context}", name(input))
+            }
+            _ => name(input),
+        })
+    }
+
+    /// Whether `input` is one of the judge's requirements on its own.
+    fn requires(&self, input: Input) -> bool {
+        self.0.required_inputs.iter().any(|r| r == &[input])
     }
 
     /// The judgments this judge makes on `row`: one, or for a judge that
     /// requires guidelines, one per group of them, named
     /// `<judge>/<group>` when the group is named.
+    ///
+    /// A judge that requires retrieved context judges the chunks' contents:
+    /// it sees only the chunks that have content (chunks with only a
+    /// `doc_uri` serve document recall), so its per-chunk ratings follow
+    /// those chunks, in order.
     pub fn targets<'r>(&self, row: &'r Row) -> Vec<Target<'r>> {
-        let requires = |input| self.0.required_inputs.iter().any(|r| r == &[input]);
-        let groups = if requires(Input::Guidelines) {
+        let row = if self.requires(Input::RetrievedContext)
+            && row.retrieved_context.iter().any(|c| c.content.is_none())
+        {
+            let mut row = row.clone();
+            row.retrieved_context.retain(|c| c.content.is_some());
+            Cow::Owned(row)
+        } else {
+            Cow::Borrowed(row)
+        };
+        let groups = if self.requires(Input::Guidelines) {
             Some((&row.guidelines, false))
-        } else if requires(Input::GlobalGuidelines) {
+        } else if self.requires(Input::GlobalGuidelines) {
             Some((&row.global_guidelines, true))
         } else {
             None
@@ -139,13 +193,13 @@ impl Judge {
         else {
             return vec![Target {
                 name: self.0.name.clone(),
-                row: Cow::Borrowed(row),
+                row,
             }];
         };
         groups
             .iter()
             .map(|group| {
-                let mut row = row.clone();
+                let mut row = Row::clone(&row);
                 let only = vec![group.clone()];
                 if global {
                     row.global_guidelines = only;
@@ -323,19 +377,45 @@ impl JudgeBuilder {
     }
 }
 
-/// Whether `row` has `input`. Empty lists count as missing.
+/// Whether `row` has `input`. Empty lists count as missing, and retrieved
+/// context counts only when a chunk has content: judges of retrieved
+/// context judge its text, which a chunk with only a `doc_uri` lacks.
 pub fn has_input(row: &Row, input: Input) -> bool {
     match input {
         Input::Request => !row.request.trim().is_empty(),
         Input::Response => row.response.is_some(),
         Input::ExpectedResponse => row.expected_response.is_some(),
         Input::ExpectedFacts => !row.expected_facts.is_empty(),
-        Input::RetrievedContext => !row.retrieved_context.is_empty(),
+        Input::RetrievedContext => row.retrieved_context.iter().any(|c| c.content.is_some()),
         Input::ExpectedRetrievedContext => !row.expected_retrieved_context.is_empty(),
         Input::Guidelines => !row.guidelines.is_empty(),
         Input::GlobalGuidelines => !row.global_guidelines.is_empty(),
         Input::Trace => row.trace.is_some(),
     }
+}
+
+/// The field of an evaluation-set row holding the values its guidelines
+/// refer to (`{"retrieved_context": "..."}`): an object of strings, kept
+/// among the row's other fields (`row.extra`), as the WIT row has no field
+/// of its own for it.
+pub const GUIDELINES_CONTEXT: &str = "guidelines_context";
+
+/// The row's `guidelines_context`, when it has a non-empty one.
+pub fn guidelines_context(row: &Row) -> Option<serde_json::Map<String, serde_json::Value>> {
+    if !row.extra.contains(GUIDELINES_CONTEXT) {
+        return None;
+    }
+    match serde_json::from_str::<serde_json::Value>(&row.extra) {
+        Ok(serde_json::Value::Object(mut extra)) => match extra.remove(GUIDELINES_CONTEXT) {
+            Some(serde_json::Value::Object(context)) if !context.is_empty() => Some(context),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn has_guidelines_context(row: &Row) -> bool {
+    guidelines_context(row).is_some()
 }
 
 /// The input's field name in evaluation sets.

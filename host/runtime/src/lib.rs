@@ -3,7 +3,8 @@
 //! A [`Host`] loads judge plugins (the built-ins embedded in this crate, or
 //! components implementing the `gavel:judge` WIT world) and runs them, each
 //! judgment in a fresh sandbox with memory, CPU, wall-clock and LLM-call
-//! limits. Judges never touch the network: they ask the host for chat
+//! limits. It runs metric plugins (the `metric-plugin` world: a number per
+//! row, no LLM) the same way. Judges never touch the network: they ask the host for chat
 //! completions through endpoint aliases, and an [`LlmClient`] makes the
 //! calls. Data sets, run directories and the command line are the `gavel`
 //! crate's business; an embedder who only wants "load judges, judge a row"
@@ -33,7 +34,7 @@
 //! (rendering), [`retry`] (backoff for every call gavel retries), [`llm`]
 //! (the judge LLM client), `sandbox` (one instance per
 //! judgment, with the host imports), [`plugin`], [`judge`] and
-//! [`judgment`], and [`Host`] on top.
+//! [`judgment`], [`metric`], and [`Host`] on top.
 
 pub mod ask;
 pub mod bindings;
@@ -47,6 +48,7 @@ pub mod judge;
 pub mod judgment;
 pub mod limits;
 pub mod llm;
+pub mod metric;
 pub mod plugin;
 pub mod prompt;
 pub mod redact;
@@ -65,4 +67,5 @@ pub use judge::{
 pub use judgment::{ChunkJudgment, JudgeOutcome, JudgeUsage, Judgment, Rating};
 pub use limits::{LimitError, LimitOverrides, Limits};
 pub use llm::LlmClient;
-pub use plugin::{LoadError, Plugin, PluginSource, World};
+pub use metric::{Metric, MetricFailure, MetricOutcome, MetricPlugin};
+pub use plugin::{LoadError, Loaded, Plugin, PluginSource, World};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::bindings::Description;
+use crate::metric::MetricPlugin;
 use crate::sandbox::PluginPre;
 
 /// Where a plugin came from.
@@ -36,14 +37,21 @@ pub struct Plugin(Arc<PluginInner>);
 struct PluginInner {
     pre: PluginPre,
     description: Description,
-    source: PluginSource,
-    from_cache: bool,
+    provenance: Provenance,
+}
+
+/// Where a loaded component came from and which build it is: what judge
+/// and metric plugins alike carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Provenance {
+    pub(crate) source: PluginSource,
+    pub(crate) from_cache: bool,
     /// Hex SHA-256 of the component's bytes.
-    sha256: String,
+    pub(crate) sha256: String,
     /// The `gavel:judge` version the component was built against.
-    wit_version: String,
+    pub(crate) wit_version: String,
     /// The component's import and export names, for registries' metadata.
-    world: World,
+    pub(crate) world: World,
 }
 
 /// The names a component imports and exports (`gavel:judge/ask@0.1.1`,
@@ -54,46 +62,45 @@ pub struct World {
     pub exports: Vec<String>,
 }
 
+impl World {
+    /// Whether the component exports the `metric` interface (any 0.1
+    /// version) rather than `judge`: the exports decide what a loaded
+    /// component is.
+    pub fn is_metric(&self) -> bool {
+        self.exports
+            .iter()
+            .any(|name| name.starts_with("gavel:judge/metric@"))
+    }
+}
+
 impl Plugin {
-    pub(crate) fn new(
-        pre: PluginPre,
-        description: Description,
-        source: PluginSource,
-        from_cache: bool,
-        sha256: &str,
-        wit_version: String,
-        world: World,
-    ) -> Self {
+    pub(crate) fn new(pre: PluginPre, description: Description, provenance: Provenance) -> Self {
         Plugin(Arc::new(PluginInner {
             pre,
             description,
-            source,
-            from_cache,
-            sha256: sha256.to_owned(),
-            wit_version,
-            world,
+            provenance,
         }))
     }
 
     /// Hex SHA-256 of the component's bytes: which build this is.
     pub fn sha256(&self) -> &str {
-        &self.0.sha256
+        &self.0.provenance.sha256
     }
 
     /// The version of the `gavel:judge` WIT package the component was built
     /// against (`0.1.0`, `0.1.1`, ...).
     pub fn wit_version(&self) -> &str {
-        &self.0.wit_version
+        &self.0.provenance.wit_version
     }
 
     /// What the component imports and exports.
     pub fn world(&self) -> &World {
-        &self.0.world
+        &self.0.provenance.world
     }
 
     /// Whether its compiled code came from the on-disk cache.
     pub fn from_cache(&self) -> bool {
-        self.0.from_cache
+        self.0.provenance.from_cache
     }
 
     pub fn name(&self) -> &str {
@@ -110,7 +117,7 @@ impl Plugin {
     }
 
     pub fn source(&self) -> &PluginSource {
-        &self.0.source
+        &self.0.provenance.source
     }
 
     pub(crate) fn pre(&self) -> &PluginPre {
@@ -118,13 +125,39 @@ impl Plugin {
     }
 }
 
-impl fmt::Debug for Plugin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{} ({})", self.name(), self.version(), self.0.source)
+/// A loaded component: its exports decide whether it is a judge or a
+/// metric.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    Judge(Plugin),
+    Metric(MetricPlugin),
+}
+
+impl Loaded {
+    /// The judge, or an error saying that the component is a metric (where
+    /// only a judge will do: `gavel judge --plugin`, `gavel judges inspect`).
+    pub fn into_judge(self) -> Result<Plugin, LoadError> {
+        match self {
+            Loaded::Judge(plugin) => Ok(plugin),
+            Loaded::Metric(metric) => Err(LoadError {
+                origin: metric.source().clone(),
+                reason: format!(
+                    "it is a metric ('{}' exports gavel:judge/metric), not a judge; name it in a [judges.NAME] table's `plugin` and in --judges",
+                    metric.name()
+                ),
+            }),
+        }
     }
 }
 
-/// A plugin that could not be loaded.
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{} ({})", self.name(), self.version(), self.source())
+    }
+}
+
+/// A plugin that could not be loaded (a metric too: it is configured as a
+/// `[judges.NAME]` plugin, and the message says so).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("cannot load judge plugin {origin}: {reason}")]
 pub struct LoadError {
@@ -134,7 +167,24 @@ pub struct LoadError {
 
 /// Checks what `describe` returned; the name becomes part of output keys.
 pub(crate) fn validate(description: &Description) -> Result<(), String> {
-    let name = &description.name;
+    validate_name_and_version("judge", &description.name, &description.version)?;
+    if description.required_inputs.iter().any(Vec::is_empty) {
+        return Err(format!(
+            "judge '{}' lists an empty set of alternative inputs",
+            description.name
+        ));
+    }
+    Ok(())
+}
+
+/// The name and version of a judge or metric (`kind`): the name goes into
+/// output keys; the version into run.json, MLflow params, headers and
+/// terminals.
+pub(crate) fn validate_name_and_version(
+    kind: &str,
+    name: &str,
+    version: &str,
+) -> Result<(), String> {
     let valid_name = !name.is_empty()
         && name.len() <= 64
         && name
@@ -145,23 +195,16 @@ pub(crate) fn validate(description: &Description) -> Result<(), String> {
         // Quoted with escapes, and cut: the name is the plugin's text.
         let shown = format!("{:?}", crate::text::clean_line(name, 64));
         return Err(format!(
-            "its name {shown} is not a judge name: 1-64 lowercase letters, digits and `_`, starting with a letter"
+            "its name {shown} is not a {kind} name: 1-64 lowercase letters, digits and `_`, starting with a letter"
         ));
     }
-    // The version goes into run.json, MLflow params, headers and terminals.
-    let version = &description.version;
     if version.trim().is_empty()
         || version.len() > 64
         || !crate::text::is_clean(version)
         || version.contains(['\n', '\t'])
     {
         return Err(format!(
-            "judge '{name}' has no usable version: 1-64 bytes on one line, without control characters"
-        ));
-    }
-    if description.required_inputs.iter().any(Vec::is_empty) {
-        return Err(format!(
-            "judge '{name}' lists an empty set of alternative inputs"
+            "{kind} '{name}' has no usable version: 1-64 bytes on one line, without control characters"
         ));
     }
     Ok(())

@@ -107,6 +107,9 @@ impl Variables {
                 let text = match value {
                     Value::String(s) => s,
                     Value::Null => continue,
+                    Value::Object(context) if name == crate::judge::GUIDELINES_CONTEXT => {
+                        format_guidelines_context(&context)
+                    }
                     other => other.to_string(),
                 };
                 vars.push((name, text));
@@ -441,6 +444,19 @@ fn format_guidelines(groups: &[GuidelineGroup]) -> String {
         .join("\n\n")
 }
 
+/// Each value the guidelines refer to under its name: `name:\nvalue`,
+/// separated by blank lines.
+fn format_guidelines_context(context: &Map<String, Value>) -> String {
+    context
+        .iter()
+        .map(|(name, value)| match value {
+            Value::String(text) => format!("{name}:\n{text}"),
+            other => format!("{name}:\n{other}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 fn format_chunks(chunks: &[Chunk]) -> String {
     if let [only] = chunks {
         return only.content.clone().unwrap_or_default();
@@ -667,7 +683,7 @@ mod tests {
             ],
             global_guidelines: vec![],
             trace: None,
-            extra: r#"{"topic": "math", "difficulty": 3, "request": "shadowed"}"#.into(),
+            extra: r#"{"topic": "math", "difficulty": 3, "request": "shadowed", "guidelines_context": {"retrieved_context": "MLflow is open source.", "tone": "formal"}}"#.into(),
         };
         let vars = Variables::of_row(&row);
         let get = |name: &str| {
@@ -684,6 +700,10 @@ mod tests {
         );
         assert_eq!(get("topic"), Some("math"));
         assert_eq!(get("difficulty"), Some("3"));
+        assert_eq!(
+            get("guidelines_context"),
+            Some("retrieved_context:\nMLflow is open source.\n\ntone:\nformal")
+        );
         assert_eq!(get("request"), Some("q"));
         assert_eq!(get("expected_response"), None);
     }

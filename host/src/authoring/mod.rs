@@ -36,6 +36,7 @@ const WIT_FILES: &[(&str, &str)] = &[
     ("wit/ask.wit", include_str!("../../../wit/ask.wit")),
     ("wit/prompt.wit", include_str!("../../../wit/prompt.wit")),
     ("wit/log.wit", include_str!("../../../wit/log.wit")),
+    ("wit/metric.wit", include_str!("../../../wit/metric.wit")),
 ];
 
 /// A language judges can be written in.

@@ -36,6 +36,10 @@ pub(super) const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../sdk/rust/src/log.rs"),
     ),
     (
+        "sdk/rust/src/metric.rs",
+        include_str!("../../../sdk/rust/src/metric.rs"),
+    ),
+    (
         "sdk/rust/src/options.rs",
         include_str!("../../../sdk/rust/src/options.rs"),
     ),

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use gavel::evaluation::agent::{Agent, AgentFormat, AgentOverrides, AgentSpec};
-use gavel::evaluation::input::GuidelineGroup;
 use gavel::evaluation::run::{EvalOptions, Progress, RunError};
 use gavel::evaluation::selection::{Check, Selection};
 use gavel::results::gate::{self, Gate};
 use gavel::results::metrics::SummaryLine;
+use gavel::results::mlflow::{self, LogInto, MlflowAuth};
 use gavel::results::run_dir::{OutputError, RunDir};
 use serde_json::Value;
 
@@ -19,7 +19,7 @@ use super::{CliError, ConfigArgs, EndpointArgs, HistoryArgs, Setup};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// The evaluation set: .jsonl, .json (an array) or .csv
+    /// The evaluation set: .jsonl, .json (an array), .csv or .parquet
     data: PathBuf,
 
     /// The run directory to write [default: gavel-runs/<run id>]
@@ -33,13 +33,16 @@ pub struct EvalArgs {
 
     /// Run these judges and metrics on every row (where the row has their
     /// inputs) instead of the default selection, e.g.
-    /// correctness,safety,exact_match,token_count
+    /// correctness,safety,exact_match,token_count,flesch_kincaid_grade_level,latency
+    /// (`gavel judges list` lists them all)
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     judges: Vec<String>,
 
     /// A global guideline every response must follow (repeatable; added
-    /// to those of gavel.toml)
-    #[arg(long = "guideline", value_name = "TEXT")]
+    /// to those of gavel.toml). NAME=TEXT puts it in the named group NAME,
+    /// judged as global_guideline_adherence/NAME; a leading `=` keeps a
+    /// rule that starts with `word=` unnamed
+    #[arg(long = "guideline", value_name = "[NAME=]TEXT")]
     guidelines: Vec<String>,
 
     /// Record rows that cannot be read as error rows instead of stopping
@@ -49,6 +52,11 @@ pub struct EvalArgs {
     /// Also write eval_results.csv
     #[arg(long)]
     csv: bool,
+
+    /// Also write eval_results.parquet (typed, nested columns, for pandas
+    /// and Spark)
+    #[arg(long)]
+    parquet: bool,
 
     /// Exit with status 1 when METRIC is below VALUE (repeatable), e.g.
     /// response/overall_assessment/rating/percentage=0.8
@@ -73,14 +81,27 @@ pub struct EvalArgs {
     #[arg(long, value_name = "URI", requires = "mlflow")]
     mlflow_tracking_uri: Option<String>,
 
-    /// The MLflow experiment, created if missing
+    /// The MLflow experiment, created if missing [default: gavel; with
+    /// --mlflow-parent-run-id, the parent's]
+    #[arg(long, value_name = "NAME", requires = "mlflow")]
+    mlflow_experiment: Option<String>,
+
+    /// Log into this existing MLflow run (e.g. one Python's
+    /// mlflow.start_run() made) instead of creating one; its name, status
+    /// and end time are left to it
     #[arg(
         long,
-        value_name = "NAME",
-        default_value = "gavel",
-        requires = "mlflow"
+        value_name = "RUN_ID",
+        requires = "mlflow",
+        conflicts_with_all = ["mlflow_parent_run_id", "mlflow_experiment"]
     )]
-    mlflow_experiment: String,
+    mlflow_run_id: Option<String>,
+
+    /// Create the MLflow run nested under this run (tag
+    /// mlflow.parentRunId), in the parent's experiment unless
+    /// --mlflow-experiment names another
+    #[arg(long, value_name = "RUN_ID", requires = "mlflow")]
+    mlflow_parent_run_id: Option<String>,
 
     /// Do not record the run in the run history
     #[arg(long, conflicts_with = "path")]
@@ -162,6 +183,9 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     // Checked before anything runs: a run that cannot be logged as asked
     // should not cost its LLM calls first.
     let mlflow = args.mlflow.then(|| mlflow_target(&args)).transpose()?;
+    if let Some(target) = &mlflow {
+        target.check().await?;
+    }
     let setup = Setup::load(&args.config, &args.endpoint, &run_id).await?;
     let names = if args.judges.is_empty() {
         setup.config.eval.judges.clone().unwrap_or_default()
@@ -182,12 +206,10 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         .config
         .global_guideline_groups()
         .map_err(CliError::bad_input)?;
-    if !args.guidelines.is_empty() {
-        global_guidelines.push(GuidelineGroup {
-            name: None,
-            rules: args.guidelines.clone(),
-        });
-    }
+    global_guidelines.extend(
+        super::judge::guideline_flags(&args.guidelines, "--guideline")
+            .map_err(CliError::bad_input)?,
+    );
     let agent = AgentSpec::resolve(setup.config.agent.as_ref(), &args.agent.overrides())
         .map_err(|e| CliError::bad_input(anyhow!(e)))?
         .map(|spec| Agent::new(spec, &run_id))
@@ -213,6 +235,7 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
         global_guidelines,
         skip_invalid: args.skip_invalid,
         csv: args.csv,
+        parquet: args.parquet,
         rows_in_flight: args.rows_in_flight,
         progress: progress.clone(),
         agent,
@@ -280,14 +303,12 @@ pub async fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
     }
     if let Some(target) = &mlflow {
         let name = args.run_name.as_deref().unwrap_or(&options.run_id);
-        let logged = gavel::results::mlflow::log_run(target, &report.out, name)
-            .await
-            .map_err(|e| {
-                CliError::incomplete(anyhow!(
-                    "the run is complete in {}, but logging it to MLflow failed: {e}",
-                    report.out.display()
-                ))
-            })?;
+        let logged = target.log(&report.out, name).await.map_err(|e| {
+            CliError::incomplete(anyhow!(
+                "the run is complete in {}, but logging it to MLflow failed: {e}",
+                report.out.display()
+            ))
+        })?;
         println!("MLflow: {}", logged.url);
     }
     if let Some(path) = &args.junit {
@@ -352,8 +373,45 @@ fn print_summary(lines: &[SummaryLine]) {
     }
 }
 
+/// Where `--mlflow` logs to: the tracking server, and which run there.
+struct MlflowTarget {
+    tracking_uri: String,
+    into: LogInto,
+}
+
+impl MlflowTarget {
+    /// The run named by --mlflow-run-id or --mlflow-parent-run-id is looked
+    /// up before anything runs: a run that cannot be logged as asked should
+    /// not cost its LLM calls first.
+    async fn check(&self) -> Result<(), CliError> {
+        let flag = match &self.into {
+            LogInto::NewRun { .. } => return Ok(()),
+            LogInto::ExistingRun { .. } => "--mlflow-run-id",
+            LogInto::NestedRun { .. } => "--mlflow-parent-run-id",
+        };
+        mlflow::check_log_into(&self.tracking_uri, &self.into, MlflowAuth::from_env())
+            .await
+            .map_err(|e| CliError::bad_input(anyhow!("{flag}: {e}")))
+    }
+
+    async fn log(
+        &self,
+        run_dir: &Path,
+        run_name: &str,
+    ) -> Result<mlflow::LoggedRun, mlflow::MlflowError> {
+        mlflow::log_run_into(
+            &self.tracking_uri,
+            &self.into,
+            run_dir,
+            run_name,
+            MlflowAuth::from_env(),
+        )
+        .await
+    }
+}
+
 /// Where `--mlflow` logs to.
-fn mlflow_target(args: &EvalArgs) -> Result<gavel::results::mlflow::MlflowTarget, CliError> {
+fn mlflow_target(args: &EvalArgs) -> Result<MlflowTarget, CliError> {
     let uri = args
         .mlflow_tracking_uri
         .clone()
@@ -369,11 +427,29 @@ fn mlflow_target(args: &EvalArgs) -> Result<gavel::results::mlflow::MlflowTarget
             "--mlflow logs through MLflow's REST API, so the tracking URI must be http(s)://..., not {uri:?} (start `mlflow server` and point gavel at it)"
         )));
     }
-    Ok(gavel::results::mlflow::MlflowTarget {
+    let into = match (&args.mlflow_run_id, &args.mlflow_parent_run_id) {
+        (Some(run_id), _) => LogInto::ExistingRun {
+            run_id: run_id.clone(),
+        },
+        (None, Some(parent_run_id)) => LogInto::NestedRun {
+            parent_run_id: parent_run_id.clone(),
+            experiment: args.mlflow_experiment.clone(),
+        },
+        (None, None) => LogInto::NewRun {
+            experiment: args
+                .mlflow_experiment
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MLFLOW_EXPERIMENT.to_owned()),
+        },
+    };
+    Ok(MlflowTarget {
         tracking_uri: uri,
-        experiment: args.mlflow_experiment.clone(),
+        into,
     })
 }
+
+/// The experiment `--mlflow` creates runs in when none is named.
+const DEFAULT_MLFLOW_EXPERIMENT: &str = "gavel";
 
 /// `qa` for `examples/qa.csv`: the JUnit suite's name.
 fn dataset_stem(data: &Path) -> String {

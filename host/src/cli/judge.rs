@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
-use gavel::evaluation::input::{GuidelineGroup, row_from_json};
-use gavel::runtime::{describe_missing, input_name};
+use gavel::evaluation::columns::ColumnMap;
+use gavel::evaluation::input::{GUIDELINES_CONTEXT, GuidelineGroup, row_from_json};
+use gavel::runtime::input_name;
 use gavel::{Judge, JudgeOutcome, Judgment, Rating, Row, Settings};
 use serde_json::{Map, Value, json};
 
@@ -52,13 +53,23 @@ pub struct JudgeArgs {
     #[arg(long, value_name = "FILE")]
     retrieved_context: Vec<PathBuf>,
 
-    /// A guideline the response must follow (repeatable)
-    #[arg(long = "guideline", value_name = "TEXT")]
+    /// A guideline the response must follow (repeatable). NAME=TEXT puts
+    /// it in the named group NAME, judged on its own as
+    /// guideline_adherence/NAME; a leading `=` keeps a rule that starts
+    /// with `word=` unnamed (--guideline "=x=1 holds")
+    #[arg(long = "guideline", value_name = "[NAME=]TEXT")]
     guidelines: Vec<String>,
 
-    /// A global guideline, added to those of gavel.toml (repeatable)
-    #[arg(long = "global-guideline", value_name = "TEXT")]
+    /// A global guideline, added to those of gavel.toml (repeatable;
+    /// NAME=TEXT as for --guideline)
+    #[arg(long = "global-guideline", value_name = "[NAME=]TEXT")]
     global_guidelines: Vec<String>,
+
+    /// A value the guidelines refer to, by name (repeatable), e.g.
+    /// --guidelines-context retrieved_context="..."; guideline judges
+    /// judge it with, or in place of, the response
+    #[arg(long = "guidelines-context", value_name = "NAME=VALUE", value_parser = context_pair)]
+    guidelines_context: Vec<(String, String)>,
 
     /// Print the judgment as JSON
     #[arg(long)]
@@ -88,22 +99,24 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode, CliError> {
         })?,
         (None, None) => unreachable!("clap requires a name or --plugin"),
     };
-    let mut row = case_row(&args).map_err(CliError::bad_input)?;
+    let columns = setup.config.column_map().map_err(CliError::bad_input)?;
+    let mut row = case_row(&args, &columns).map_err(CliError::bad_input)?;
     row.global_guidelines = setup
         .config
         .global_guideline_groups()
         .map_err(CliError::bad_input)?;
-    if !args.global_guidelines.is_empty() {
-        row.global_guidelines.push(GuidelineGroup {
-            name: None,
-            rules: args.global_guidelines.clone(),
-        });
-    }
+    row.global_guidelines.extend(
+        guideline_flags(&args.global_guidelines, "--global-guideline")
+            .map_err(CliError::bad_input)?,
+    );
     let missing = judge.missing_inputs(&row);
     if !missing.is_empty() {
-        let needs = describe_missing(&missing, |i| {
-            format!("--{}", input_name(i).replace('_', "-"))
-        });
+        let needs = judge.describe_missing_in(
+            &row,
+            &missing,
+            |i| format!("--{}", input_name(i).replace('_', "-")),
+            "--guidelines-context",
+        );
         return Err(CliError::bad_input(anyhow!(
             "judge '{}' needs more inputs: pass {}",
             judge.name(),
@@ -164,18 +177,23 @@ async fn plugin_judge(
     ))
 }
 
-/// The case given on the command line, as a row.
-fn case_row(args: &JudgeArgs) -> anyhow::Result<Row> {
+/// The case given on the command line, as a row: the `--row` file (its
+/// `columns` mapped to fields), then the flags.
+fn case_row(args: &JudgeArgs, columns: &ColumnMap) -> anyhow::Result<Row> {
     let mut object = match &args.row {
         None => Map::new(),
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read --row file {}", path.display()))?;
-            match serde_json::from_str::<Value>(&text) {
+            let mut object = match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Object(object)) => object,
                 Ok(_) => anyhow::bail!("{}: a row is a JSON object", path.display()),
                 Err(e) => anyhow::bail!("{}: not JSON: {e}", path.display()),
-            }
+            };
+            columns
+                .rename(&mut object)
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            object
         }
     };
     if let Some(request) = &args.request {
@@ -190,8 +208,13 @@ fn case_row(args: &JudgeArgs) -> anyhow::Result<Row> {
     if !args.expected_facts.is_empty() {
         object.insert("expected_facts".into(), json!(args.expected_facts));
     }
-    if !args.guidelines.is_empty() {
-        object.insert("guidelines".into(), json!(args.guidelines));
+    if !args.guidelines_context.is_empty() {
+        let context: Map<String, Value> = args
+            .guidelines_context
+            .iter()
+            .map(|(name, value)| (name.clone(), json!(value)))
+            .collect();
+        object.insert(GUIDELINES_CONTEXT.into(), Value::Object(context));
     }
     let mut chunks = Vec::new();
     for path in &args.retrieved_context {
@@ -200,7 +223,77 @@ fn case_row(args: &JudgeArgs) -> anyhow::Result<Row> {
     if !chunks.is_empty() {
         object.insert("retrieved_context".into(), Value::Array(chunks));
     }
-    row_from_json(object, 0).map_err(|e| anyhow!("{e}"))
+    let mut row = row_from_json(object, 0).map_err(|e| {
+        let e = columns.name_column(e);
+        match &args.row {
+            Some(path) => anyhow!("{}: {e}", path.display()),
+            None => anyhow!("{e}"),
+        }
+    })?;
+    if !args.guidelines.is_empty() {
+        row.guidelines = guideline_flags(&args.guidelines, "--guideline")?;
+    }
+    Ok(row)
+}
+
+/// `--guideline` rules as groups: `NAME=TEXT` in the group NAME (in the
+/// order names first appear), plain rules in one unnamed group. A name is
+/// letters, digits, `_` and `-`; a leading `=` (an empty name) keeps a
+/// rule unnamed whatever follows. As in the data, rules are all named or
+/// all unnamed.
+pub(super) fn guideline_flags(rules: &[String], flag: &str) -> anyhow::Result<Vec<GuidelineGroup>> {
+    let mut groups: Vec<GuidelineGroup> = Vec::new();
+    let mut unnamed = Vec::new();
+    for rule in rules {
+        let named = rule.split_once('=').filter(|(name, text)| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && !text.trim().is_empty()
+        });
+        match named {
+            Some((name, text)) => match groups.iter_mut().find(|g| g.name.as_deref() == Some(name))
+            {
+                Some(group) => group.rules.push(text.to_owned()),
+                None => groups.push(GuidelineGroup {
+                    name: Some(name.to_owned()),
+                    rules: vec![text.to_owned()],
+                }),
+            },
+            None => unnamed.push(rule.strip_prefix('=').unwrap_or(rule).to_owned()),
+        }
+    }
+    if let Some(empty) = unnamed
+        .iter()
+        .chain(groups.iter().flat_map(|g| &g.rules))
+        .find(|r| r.trim().is_empty())
+    {
+        anyhow::bail!("{flag} {empty:?}: a guideline needs text");
+    }
+    match (groups.is_empty(), unnamed.is_empty()) {
+        (_, true) => Ok(groups),
+        (true, false) => Ok(vec![GuidelineGroup {
+            name: None,
+            rules: unnamed,
+        }]),
+        (false, false) => anyhow::bail!(
+            "{flag}: give every rule a NAME= or none (named groups are judged one by one, as in the data); \
+             unnamed: {:?}",
+            unnamed[0]
+        ),
+    }
+}
+
+fn context_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!(
+            "{text:?} is not NAME=VALUE (such as retrieved_context=\"...\")"
+        )),
+    }
 }
 
 /// A JSON file of chunks, or a text file as one chunk.
@@ -264,5 +357,85 @@ fn print_judgment(judge: &Judge, name: &str, judgment: &Judgment) {
             ),
             Err(error) => println!("  chunk {}: error  {error}", i + 1),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(rules: &[&str]) -> anyhow::Result<Vec<GuidelineGroup>> {
+        let rules: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+        guideline_flags(&rules, "--guideline")
+    }
+
+    #[test]
+    fn named_guidelines_group_by_name_in_order() {
+        let groups = flags(&[
+            "english=The response must be in English",
+            "clarity=The response must be clear, coherent, and concise",
+            "english=The retrieved context must be in English",
+        ])
+        .unwrap();
+        assert_eq!(
+            groups,
+            [
+                GuidelineGroup {
+                    name: Some("english".into()),
+                    rules: vec![
+                        "The response must be in English".into(),
+                        "The retrieved context must be in English".into()
+                    ],
+                },
+                GuidelineGroup {
+                    name: Some("clarity".into()),
+                    rules: vec!["The response must be clear, coherent, and concise".into()],
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_with_an_equals_sign_stay_unnamed() {
+        let groups = flags(&[
+            "Write x = 1 as a formula",
+            "=tone=formal is required",
+            "The response must be in English",
+        ])
+        .unwrap();
+        assert_eq!(
+            groups,
+            [GuidelineGroup {
+                name: None,
+                rules: vec![
+                    "Write x = 1 as a formula".into(),
+                    "tone=formal is required".into(),
+                    "The response must be in English".into()
+                ],
+            }]
+        );
+    }
+
+    #[test]
+    fn named_and_unnamed_rules_do_not_mix() {
+        let error = flags(&["english=Use English", "Be brief"]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("give every rule a NAME= or none"),
+            "{error}"
+        );
+        assert!(flags(&["="]).is_err());
+        assert!(flags(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn guidelines_context_flags_are_name_value_pairs() {
+        assert_eq!(
+            context_pair("retrieved_context=a = b"),
+            Ok(("retrieved_context".into(), "a = b".into()))
+        );
+        assert!(context_pair("no pair").is_err());
+        assert!(context_pair("=value").is_err());
     }
 }

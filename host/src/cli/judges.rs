@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use gavel::evaluation::judge_set::source_of;
+use gavel::evaluation::judge_set::{metric_source_of, source_of};
+use gavel::evaluation::selection::HOST_CHECKS;
 use gavel::metadata::JudgeMetadata;
 use gavel::runtime::bindings::AssessmentType;
 use gavel::runtime::requirement_names;
@@ -48,6 +49,31 @@ pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
             ]
         })
         .collect();
+    // Metrics measure a number per row without an LLM: the components
+    // (which decide themselves what a row must have) and the host's checks.
+    let metrics: Vec<[String; 5]> = setup
+        .judges
+        .metrics()
+        .iter()
+        .map(|metric| {
+            [
+                metric.name().to_owned(),
+                metric.plugin().version().to_owned(),
+                METRIC.to_owned(),
+                String::new(),
+                metric_source_of(metric),
+            ]
+        })
+        .chain(HOST_CHECKS.iter().map(|(name, needs)| {
+            [
+                (*name).to_owned(),
+                String::new(),
+                METRIC.to_owned(),
+                (*needs).to_owned(),
+                "built-in".to_owned(),
+            ]
+        }))
+        .collect();
     if args.json {
         for (judge, [name, version, kind, _, source]) in setup.judges.judges().iter().zip(&rows) {
             let inputs = requirement_names(judge.required_inputs());
@@ -56,12 +82,25 @@ pub async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
                 json!({"name": name, "version": version, "assessment_type": kind, "required_inputs": inputs, "source": source})
             );
         }
+        for [name, version, _, needs, source] in &metrics {
+            let version = (!version.is_empty()).then_some(version);
+            // A component decides for itself what it measures: unknown here.
+            let needs = (!needs.is_empty()).then(|| needs.split(", ").collect::<Vec<_>>());
+            println!(
+                "{}",
+                json!({"name": name, "version": version, "assessment_type": "metric", "deterministic": true, "required_inputs": needs, "source": source})
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    let rows: Vec<[String; 5]> = rows.into_iter().chain(metrics).collect();
     let header = ["NAME", "VERSION", "TYPE", "REQUIRED INPUTS", "SOURCE"].map(str::to_owned);
     print_table(&header, &rows);
     Ok(ExitCode::SUCCESS)
 }
+
+/// How `judges list` marks a metric: deterministic, no LLM.
+const METRIC: &str = "metric (no LLM)";
 
 fn print_table(header: &[String; 5], rows: &[[String; 5]]) {
     let mut widths = header.clone().map(|h| h.chars().count());

@@ -126,16 +126,34 @@ pub struct ConfigArgs {
     /// configured (for CI; `gavel lock` writes it)
     #[arg(long)]
     pub locked: bool,
+
+    /// Read the data's column COLUMN as the field FIELD (repeatable; adds
+    /// to or overrides [eval.columns]), e.g. --column response=answer
+    /// --column expected_response=truth
+    #[arg(long = "column", value_name = "FIELD=COLUMN", value_parser = column_pair)]
+    pub columns: Vec<(String, String)>,
+}
+
+fn column_pair(text: &str) -> Result<(String, String), String> {
+    gavel::evaluation::columns::ColumnMap::parse_pair(text).map_err(|e| e.to_string())
 }
 
 impl ConfigArgs {
-    /// `--config FILE`, else `./gavel.toml` when it exists.
+    /// `--config FILE`, else `./gavel.toml` when it exists; with the
+    /// `--column` mappings.
     pub fn load(&self) -> Result<Config, CliError> {
-        match &self.config {
+        let mut config = match &self.config {
             Some(path) => Config::load(path),
             None => Config::load_default(),
         }
-        .map_err(CliError::bad_input)
+        .map_err(CliError::bad_input)?;
+        if !self.columns.is_empty() {
+            config.eval.columns.extend(self.columns.iter().cloned());
+            config.column_map().map_err(|e| {
+                CliError::bad_input(anyhow::anyhow!("--column and [eval.columns]: {e}"))
+            })?;
+        }
+        Ok(config)
     }
 }
 

@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::evaluation::agent::AgentTable;
+use crate::evaluation::columns::{ColumnError, ColumnMap};
 use crate::evaluation::input::{GuidelineGroup, guideline_groups};
 use gavel_runtime::limits::LimitOverrides;
 use gavel_runtime::llm::Endpoint;
@@ -55,8 +56,10 @@ pub struct JudgeTable {
     pub plugin: Option<String>,
     /// The SHA-256 (hex) the plugin's component must have: a pinned build.
     pub sha256: Option<String>,
-    /// For prompt judges: `answer` (default) or `retrieval`.
-    pub assessment_type: Option<AssessmentKind>,
+    /// For prompt judges: `answer` (default) or `retrieval`, in any case
+    /// (the reference writes `ANSWER`, `RETRIEVAL`); as written, read by
+    /// [`JudgeTable::assessment_kind`].
+    pub assessment_type: Option<String>,
     /// A 1-5 score above this is a yes (3 unless set).
     pub threshold: Option<u8>,
     /// Endpoint alias for the judge's LLM calls (`judge` unless set).
@@ -84,13 +87,43 @@ pub struct EvalTable {
     /// (output columns like `response/llm_judged/correctness/rating`); a
     /// judge's own `examples` take precedence.
     pub examples: Option<PathBuf>,
+    /// `[eval.columns]`: the evaluation set's column read as each field
+    /// (`response = "answer"`); `--column` adds to it.
+    #[serde(default)]
+    pub columns: IndexMap<String, String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssessmentKind {
     Answer,
     Retrieval,
+}
+
+impl AssessmentKind {
+    /// `answer` or `retrieval`, in any case.
+    pub fn parse(text: &str) -> Option<AssessmentKind> {
+        if text.eq_ignore_ascii_case("answer") {
+            Some(AssessmentKind::Answer)
+        } else if text.eq_ignore_ascii_case("retrieval") {
+            Some(AssessmentKind::Retrieval)
+        } else {
+            None
+        }
+    }
+}
+
+impl JudgeTable {
+    /// Its `assessment_type`, if given; an error message names the field.
+    pub fn assessment_kind(&self) -> Result<Option<AssessmentKind>, String> {
+        self.assessment_type
+            .as_deref()
+            .map(|text| {
+                AssessmentKind::parse(text).ok_or_else(|| {
+                    format!("`assessment_type` = {text:?}: use \"answer\" or \"retrieval\" (in any case)")
+                })
+            })
+            .transpose()
+    }
 }
 
 /// A configuration problem, naming the file.
@@ -112,11 +145,7 @@ impl Config {
             std::fs::read_to_string(path).map_err(|e| error(format!("cannot read it: {e}")))?;
         let mut config: Config =
             toml::from_str(&text).map_err(|e| error(e.to_string().trim_end().to_owned()))?;
-        for (alias, endpoint) in &config.endpoints {
-            endpoint
-                .check()
-                .map_err(|message| error(format!("[endpoints.{alias}]: {message}")))?;
-        }
+        config.check().map_err(error)?;
         config.dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -138,15 +167,39 @@ impl Config {
             message,
         };
         let mut config: Config = serde_json::from_value(value).map_err(|e| error(e.to_string()))?;
-        for (alias, endpoint) in &config.endpoints {
-            endpoint
-                .check()
-                .map_err(|message| error(format!("[endpoints.{alias}]: {message}")))?;
-        }
+        config.check().map_err(error)?;
         config.dir = dir.to_owned();
         config.path = None;
         config.name = Some(name.to_owned());
         Ok(config)
+    }
+
+    /// What the file's structure does not say: endpoints that cannot work,
+    /// assessment types, the column mapping.
+    fn check(&self) -> Result<(), String> {
+        for (alias, endpoint) in &self.endpoints {
+            endpoint
+                .check()
+                .map_err(|message| format!("[endpoints.{alias}]: {message}"))?;
+        }
+        for (name, table) in &self.judges {
+            table
+                .assessment_kind()
+                .map_err(|message| format!("[judges.{name}]: {message}"))?;
+        }
+        self.column_map()
+            .map(drop)
+            .map_err(|e| format!("[eval.columns]: {e}"))
+    }
+
+    /// The column mapping of `[eval.columns]` (with `--column`'s).
+    pub fn column_map(&self) -> Result<ColumnMap, ColumnError> {
+        ColumnMap::new(
+            self.eval
+                .columns
+                .iter()
+                .map(|(field, column)| (field.clone(), column.clone())),
+        )
     }
 
     /// `gavel.toml` in the current directory if there is one, else nothing.
@@ -347,6 +400,80 @@ mod tests {
         // A table without api_key_env has no key to send.
         let unnamed = parse("[endpoints.judge]\nbase_url = \"https://gw.example/v1\"\n").unwrap();
         assert_eq!(judge_key(&unnamed, "https://api.openai.com/v1"), None);
+    }
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gavel.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).map_err(|e| ConfigError {
+            file: "gavel.toml".into(),
+            ..e
+        })
+    }
+
+    /// Reference 002 writes `metric_metadata={"assessment_type": "ANSWER"}`.
+    #[test]
+    fn assessment_types_are_read_in_any_case() {
+        let config = load(
+            "[judges.no_pii]\nprompt = \"{response}\"\nassessment_type = \"ANSWER\"\n\
+             [judges.chunk_ok]\nprompt = \"{retrieved_context}\"\nassessment_type = \"Retrieval\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.judges["no_pii"].assessment_kind(),
+            Ok(Some(AssessmentKind::Answer))
+        );
+        assert_eq!(
+            config.judges["chunk_ok"].assessment_kind(),
+            Ok(Some(AssessmentKind::Retrieval))
+        );
+        let json = serde_json::json!({"judges": {"no_pii": {"prompt": "{response}", "assessment_type": "RETRIEVAL"}}});
+        let config = Config::from_json(json, Path::new("."), "config").unwrap();
+        assert_eq!(
+            config.judges["no_pii"].assessment_kind(),
+            Ok(Some(AssessmentKind::Retrieval))
+        );
+    }
+
+    #[test]
+    fn an_unknown_assessment_type_names_the_judge_and_field() {
+        let error =
+            load("[judges.no_pii]\nprompt = \"{response}\"\nassessment_type = \"ANSWERS\"\n")
+                .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "gavel.toml: [judges.no_pii]: `assessment_type` = \"ANSWERS\": use \"answer\" or \"retrieval\" (in any case)"
+        );
+        let json = serde_json::json!({"judges": {"tone": {"prompt": "{response}", "assessment_type": "chunk"}}});
+        let error = Config::from_json(json, Path::new("."), "config").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "config: [judges.tone]: `assessment_type` = \"chunk\": use \"answer\" or \"retrieval\" (in any case)"
+        );
+    }
+
+    #[test]
+    fn eval_columns_map_fields_to_columns() {
+        let config =
+            load("[eval.columns]\nresponse = \"answer\"\nexpected_response = \"truth\"\n").unwrap();
+        let map = config.column_map().unwrap();
+        let pairs: Vec<_> = map.pairs().collect();
+        assert_eq!(
+            pairs,
+            [("response", "answer"), ("expected_response", "truth")]
+        );
+        let json = serde_json::json!({"eval": {"columns": {"request": "question"}}});
+        let config = Config::from_json(json, Path::new("."), "config").unwrap();
+        assert_eq!(
+            config.column_map().unwrap().pairs().collect::<Vec<_>>(),
+            [("request", "question")]
+        );
+        let error = load("[eval.columns]\nanswer = \"response\"\n").unwrap_err();
+        assert!(
+            error.to_string().starts_with("gavel.toml: [eval.columns]: `answer` is not a field of an evaluation set; map columns to request_id, request, response"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! Evaluation sets on disk: JSONL (one object per line), JSON (an array of
-//! objects) and CSV (cells of list and object fields hold JSON text).
+//! objects), CSV (cells of list and object fields hold JSON text) and
+//! Parquet (nested columns; see `parquet`).
 //!
-//! JSONL and CSV are read as streams, one record at a time; a JSON array is
-//! read whole. Every record knows where it came from, so a bad row is
-//! reported with its file, line (or array element) and field.
+//! JSONL, CSV and Parquet are read as streams (Parquet a bounded batch of
+//! rows at a time); a JSON array is read whole. Every record knows where it
+//! came from, so a bad row is reported with its file, line (or array
+//! element, or Parquet row) and field.
+
+pub(crate) mod arrow_value;
+mod parquet;
 
 use std::fmt;
 use std::fs::File;
@@ -12,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
+use crate::evaluation::columns::{ColumnMap, ColumnsSeen};
 use crate::evaluation::input::{FieldError, Row, row_from_json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,16 +27,19 @@ pub enum Format {
     Jsonl,
     Json,
     Csv,
+    Parquet,
 }
 
 impl Format {
-    /// From the file name: `.jsonl`/`.ndjson`, `.json`, `.csv`.
+    /// From the file name: `.jsonl`/`.ndjson`, `.json`, `.csv`,
+    /// `.parquet`/`.pq`.
     pub fn of_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "jsonl" | "ndjson" => Some(Format::Jsonl),
             "json" => Some(Format::Json),
             "csv" => Some(Format::Csv),
+            "parquet" | "pq" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -41,6 +52,8 @@ pub enum Position {
     Line(u64),
     /// 0-based index in a JSON array.
     Element(usize),
+    /// 1-based row of a Parquet file (row 1 is pandas' `df.iloc[0]`).
+    Row(u64),
 }
 
 impl fmt::Display for Position {
@@ -48,6 +61,7 @@ impl fmt::Display for Position {
         match self {
             Position::Line(line) => write!(f, "line {line}"),
             Position::Element(index) => write!(f, "element {index}"),
+            Position::Row(row) => write!(f, "row {row}"),
         }
     }
 }
@@ -59,14 +73,20 @@ pub struct Record {
     pub index: usize,
     pub position: Position,
     /// The fields as read, in file order; CSV cells of structured fields
-    /// are parsed JSON.
+    /// are parsed JSON. Mapped columns have their fields' names.
     pub fields: Map<String, Value>,
+    /// The column mapping the record was read with, if any.
+    pub columns: Option<Arc<ColumnMap>>,
 }
 
 impl Record {
-    /// The normalised row; an error names the field.
+    /// The normalised row; an error names the field (by the column it was
+    /// read from, when mapped).
     pub fn row(&self) -> Result<Row, FieldError> {
-        row_from_json(self.fields.clone(), self.index)
+        row_from_json(self.fields.clone(), self.index).map_err(|error| match &self.columns {
+            Some(columns) => columns.name_column(error),
+            None => error,
+        })
     }
 }
 
@@ -142,6 +162,8 @@ pub struct Records {
     source: Source,
     next_index: usize,
     failed: bool,
+    /// The column mapping, and which of its columns were seen.
+    columns: Option<ColumnsSeen>,
 }
 
 enum Source {
@@ -154,6 +176,7 @@ enum Source {
         reader: csv::Reader<File>,
         headers: Vec<String>,
     },
+    Parquet(parquet::Rows),
 }
 
 /// Longest JSONL line read: a row is a request, its answer and its
@@ -210,7 +233,7 @@ pub fn open(path: &Path) -> Result<Records, DatasetError> {
     let format = Format::of_path(path).ok_or_else(|| {
         DatasetError::whole(
             path,
-            "cannot tell the format: name the file .jsonl, .json or .csv",
+            "cannot tell the format: name the file .jsonl, .json, .csv or .parquet",
         )
     })?;
     let file =
@@ -246,16 +269,75 @@ pub fn open(path: &Path) -> Result<Records, DatasetError> {
                 .collect();
             Source::Csv { reader, headers }
         }
+        Format::Parquet => {
+            Source::Parquet(parquet::open(file).map_err(|e| DatasetError::whole(path, e))?)
+        }
     };
     Ok(Records {
         file: path.to_owned(),
         source,
         next_index: 0,
         failed: false,
+        columns: None,
     })
 }
 
 impl Records {
+    /// Reads each of `columns`' mapped columns as its field.
+    pub fn with_columns(mut self, columns: Arc<ColumnMap>) -> Records {
+        if columns.is_empty() {
+            return self;
+        }
+        let mut seen = ColumnsSeen::new(columns);
+        if let Source::Csv { headers, .. } = &self.source {
+            seen.saw(headers.iter().map(String::as_str));
+        }
+        self.columns = Some(seen);
+        self
+    }
+
+    /// Once the records are read: a mapped column that none of them had
+    /// (a misspelt name, most likely), as an error about the whole file.
+    pub fn missing_column(&self) -> Option<DatasetError> {
+        let (field, column) = self.columns.as_ref()?.missing()?;
+        Some(DatasetError {
+            file: self.file.clone(),
+            position: None,
+            field: Some(column.to_owned()),
+            message: format!("no row has this column, which is mapped to `{field}`"),
+        })
+    }
+
+    /// Renames the mapped columns of `fields`. A text cell (CSV, or a
+    /// Parquet string column) is read again as its field's cells are,
+    /// JSON for structured fields.
+    fn map_columns(&mut self, fields: &mut Map<String, Value>) -> Result<(), (String, String)> {
+        let Some(seen) = &mut self.columns else {
+            return Ok(());
+        };
+        seen.saw(fields.keys().map(String::as_str));
+        let columns = seen.map();
+        let renamed = columns
+            .rename(fields)
+            .map_err(|error| (error.field, error.message))?;
+        if matches!(self.source, Source::Csv { .. } | Source::Parquet(_)) {
+            for field in renamed {
+                if let Some(Value::String(cell)) = fields.get(field) {
+                    let value = text_cell(field, cell).map_err(|message| {
+                        let error = FieldError {
+                            field: field.to_owned(),
+                            message,
+                        };
+                        let error = columns.name_column(error);
+                        (error.field, error.message)
+                    })?;
+                    fields.insert(field.to_owned(), value);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn next_fields(&mut self) -> Option<Result<Located, DatasetError>> {
         let file = &self.file;
         match &mut self.source {
@@ -319,6 +401,20 @@ impl Records {
                     }
                 }
             }
+            Source::Parquet(rows) => {
+                let (row, fields) = rows.next()?;
+                let position = Position::Row(row);
+                Some(
+                    fields
+                        .map(|fields| (position, fields))
+                        .map_err(|e| DatasetError {
+                            file: file.clone(),
+                            position: Some(position),
+                            field: e.field,
+                            message: e.message,
+                        }),
+                )
+            }
         }
     }
 }
@@ -334,11 +430,20 @@ impl Iterator for Records {
         let index = self.next_index;
         self.next_index += 1;
         Some(match next {
-            Ok((position, fields)) => Ok(Record {
-                index,
-                position,
-                fields,
-            }),
+            Ok((position, mut fields)) => match self.map_columns(&mut fields) {
+                Ok(()) => Ok(Record {
+                    index,
+                    position,
+                    fields,
+                    columns: self.columns.as_ref().map(|seen| seen.map().clone()),
+                }),
+                Err((field, message)) => Err(DatasetError {
+                    file: self.file.clone(),
+                    position: Some(position),
+                    field: Some(field),
+                    message,
+                }),
+            },
             Err(error) => {
                 // After an I/O error or a broken CSV row the reader cannot
                 // resynchronise; a bad JSON line it can.
@@ -362,19 +467,27 @@ fn csv_fields(
         if cell.is_empty() {
             continue;
         }
-        let json = || serde_json::from_str::<Value>(cell);
-        let value = if JSON_COLUMNS.contains(&name.as_str()) {
-            json().map_err(|e| (name.clone(), format!("the cell is not JSON: {e}")))?
-        } else if MAYBE_JSON_COLUMNS.contains(&name.as_str())
-            && cell.trim_start().starts_with(['{', '['])
-        {
-            json().unwrap_or_else(|_| Value::String(cell.to_owned()))
-        } else {
-            Value::String(cell.to_owned())
-        };
+        let value = text_cell(name, cell).map_err(|message| (name.clone(), message))?;
         fields.insert(name.clone(), value);
     }
     Ok(fields)
+}
+
+/// A text cell of column `name` (of a CSV file, or a Parquet string
+/// column): JSON for the structured fields (null when blank), JSON or text
+/// for `request` and `response`, text for the rest.
+fn text_cell(name: &str, cell: &str) -> Result<Value, String> {
+    let json = || serde_json::from_str::<Value>(cell);
+    Ok(if JSON_COLUMNS.contains(&name) {
+        if cell.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        json().map_err(|e| format!("the cell is not JSON: {e}"))?
+    } else if MAYBE_JSON_COLUMNS.contains(&name) && cell.trim_start().starts_with(['{', '[']) {
+        json().unwrap_or_else(|_| Value::String(cell.to_owned()))
+    } else {
+        Value::String(cell.to_owned())
+    })
 }
 
 #[cfg(test)]
@@ -487,7 +600,7 @@ mod tests {
         let error = open(Path::new("set.txt")).err().unwrap();
         assert_eq!(
             error.to_string(),
-            "set.txt: cannot tell the format: name the file .jsonl, .json or .csv"
+            "set.txt: cannot tell the format: name the file .jsonl, .json, .csv or .parquet"
         );
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use gavel_runtime::llm::{LlmClient, OpenAiClient, ResponseCache};
 use gavel_runtime::{DEFAULT_ENDPOINT, Host, HostOptions, Judge};
 
+use crate::evaluation::columns::ColumnMap;
 use crate::evaluation::config::{Config, ConfigError, EndpointOverrides};
 use crate::evaluation::judge_set::JudgeSet;
 use crate::evaluation::plugins::{LockUse, PluginLoader};
@@ -74,6 +75,8 @@ pub struct Evaluator {
     pub host: Host,
     pub judges: JudgeSet,
     pub llm: Arc<OpenAiClient>,
+    /// The configuration's column mapping (`[eval.columns]`).
+    pub columns: Arc<ColumnMap>,
 }
 
 impl Evaluator {
@@ -113,11 +116,15 @@ impl Evaluator {
         let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
         let loader = PluginLoader::new(&config, &host, options.lock)?;
         let judges = JudgeSet::new(&host, plugins, &config, &loader, &aliases).await?;
+        let columns = config
+            .column_map()
+            .map_err(|e| config.error(format!("[eval.columns]: {e}")))?;
         Ok(Evaluator {
             config,
             host,
             judges,
             llm,
+            columns: Arc::new(columns),
         })
     }
 
@@ -143,6 +150,6 @@ impl Evaluator {
         options: &EvalOptions,
         interrupt: impl Future<Output = ()>,
     ) -> Result<RunReport, RunError> {
-        run::run(&self.host, &self.judges, options, interrupt).await
+        run::run(&self.host, &self.judges, &self.columns, options, interrupt).await
     }
 }

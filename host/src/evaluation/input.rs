@@ -11,6 +11,7 @@
 use serde_json::{Map, Value};
 
 pub use gavel_runtime::bindings::{Chunk, GuidelineGroup, Message, Role, Row};
+pub use gavel_runtime::judge::GUIDELINES_CONTEXT;
 
 /// A field of an input row that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,16 +66,18 @@ pub fn row_from_json(mut object: Map<String, Value>, index: usize) -> Result<Row
         None | Some(Value::Null) => Vec::new(),
         Some(value) => guideline_groups(value, "guidelines")?,
     };
-    let retrieved_context = chunks(
-        object.remove("retrieved_context"),
-        "retrieved_context",
-        true,
-    )?;
+    let retrieved_context = chunks(object.remove("retrieved_context"), "retrieved_context")?;
     let expected_retrieved_context = chunks(
         object.remove("expected_retrieved_context"),
         "expected_retrieved_context",
-        false,
     )?;
+    // Kept with the other fields (the WIT row has none for it), checked
+    // and in its normal form: judges read it from there.
+    if let Some(value) = object.remove(GUIDELINES_CONTEXT)
+        && let Some(context) = guidelines_context(value)?
+    {
+        object.insert(GUIDELINES_CONTEXT.to_owned(), Value::Object(context));
+    }
     let trace = match object.remove("trace") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => {
@@ -318,12 +321,51 @@ pub fn guideline_groups(value: Value, field: &str) -> Result<Vec<GuidelineGroup>
     }
 }
 
-/// Chunks: `{content, doc_uri}` objects (or plain strings, taken as content).
-pub(crate) fn chunks(
-    value: Option<Value>,
-    field: &str,
-    content_required: bool,
-) -> Result<Vec<Chunk>, FieldError> {
+/// `guidelines_context`: the values a row's guidelines refer to, an object
+/// of strings by name (`{"retrieved_context": "..."}`), or its JSON text (a
+/// CSV cell). Null is no context.
+fn guidelines_context(value: Value) -> Result<Option<Map<String, Value>>, FieldError> {
+    let value = match value {
+        Value::String(text) => serde_json::from_str::<Value>(&text).map_err(|e| {
+            FieldError::new(
+                GUIDELINES_CONTEXT,
+                format!("is text that is not a JSON object: {e}"),
+            )
+        })?,
+        other => other,
+    };
+    let context = match value {
+        Value::Null => return Ok(None),
+        Value::Object(context) => context,
+        other => {
+            return Err(FieldError::new(
+                GUIDELINES_CONTEXT,
+                expected("an object of strings by name", &other),
+            ));
+        }
+    };
+    for (name, value) in &context {
+        if name.trim().is_empty() {
+            return Err(FieldError::new(
+                GUIDELINES_CONTEXT,
+                "has an empty name; name each value the guidelines refer to",
+            ));
+        }
+        if !value.is_string() {
+            return Err(FieldError::new(
+                format!("{GUIDELINES_CONTEXT}.{name}"),
+                expected("a string", value),
+            ));
+        }
+    }
+    Ok(Some(context))
+}
+
+/// Chunks: `{content, doc_uri}` objects (or plain strings, taken as
+/// content). Either field may be missing, not both: a retrieved chunk with
+/// only a `doc_uri` counts for document recall, and judges of retrieved
+/// context pass it by (see `gavel_runtime::judge::has_input`).
+pub(crate) fn chunks(value: Option<Value>, field: &str) -> Result<Vec<Chunk>, FieldError> {
     let items = match value {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -355,10 +397,7 @@ pub(crate) fn chunks(
                     ));
                 }
             };
-            if content_required && chunk.content.is_none() {
-                return Err(FieldError::new(format!("{at}.content"), "is required"));
-            }
-            if !content_required && chunk.content.is_none() && chunk.doc_uri.is_none() {
+            if chunk.content.is_none() && chunk.doc_uri.is_none() {
                 return Err(FieldError::new(at, "needs a `doc_uri` or a `content`"));
             }
             Ok(chunk)
@@ -486,9 +525,24 @@ mod tests {
                 "expected a string, found a number",
             ),
             (
-                json!({"request": "q", "retrieved_context": [{"doc_uri": "d"}]}),
-                "retrieved_context[0].content",
-                "is required",
+                json!({"request": "q", "retrieved_context": [{"doc_uri": "d"}, {}]}),
+                "retrieved_context[1]",
+                "needs a `doc_uri` or a `content`",
+            ),
+            (
+                json!({"request": "q", "guidelines_context": ["English"]}),
+                "guidelines_context",
+                "expected an object of strings by name, found a list",
+            ),
+            (
+                json!({"request": "q", "guidelines_context": {"retrieved_context": ["a"]}}),
+                "guidelines_context.retrieved_context",
+                "expected a string, found a list",
+            ),
+            (
+                json!({"request": "q", "guidelines_context": "{not json"}),
+                "guidelines_context",
+                "is text that is not a JSON object: key must be a string at line 1 column 2",
             ),
             (
                 json!({"request": "q", "expected_facts": ["a", null]}),
@@ -513,6 +567,45 @@ mod tests {
                 (field, message)
             );
         }
+    }
+
+    /// Reference 001: "In `retrieved_context`, `content` is optional."
+    #[test]
+    fn retrieved_context_may_have_only_doc_uris() {
+        let row = read(json!({
+            "request": "What is the difference between reduceByKey and groupByKey in Spark?",
+            "retrieved_context": [
+                {"doc_uri": "doc_uri_2_1"},
+                {"content": "groupByKey may lead to inefficient data shuffling due to sending all values across the network.",
+                 "doc_uri": "doc_uri_6_extra"},
+            ],
+        }))
+        .unwrap();
+        assert_eq!(row.retrieved_context.len(), 2);
+        assert_eq!(row.retrieved_context[0].content, None);
+        assert_eq!(
+            row.retrieved_context[0].doc_uri.as_deref(),
+            Some("doc_uri_2_1")
+        );
+    }
+
+    /// Reference 004's `guidelines_context`, as an object or as the JSON
+    /// text a CSV cell holds; kept with the row's other fields.
+    #[test]
+    fn guidelines_context_is_an_object_of_strings() {
+        let context =
+            json!({"retrieved_context": "[{'content': 'MLflow is an open-source platform'}]"});
+        let given = [context.clone(), Value::String(context.to_string())];
+        for value in given {
+            let row =
+                read(json!({"request": "What is MLflow?", "guidelines_context": value})).unwrap();
+            let extra: Value = serde_json::from_str(&row.extra).unwrap();
+            assert_eq!(extra, json!({"guidelines_context": context}));
+            assert!(gavel_runtime::judge::guidelines_context(&row).is_some());
+        }
+        let row = read(json!({"request": "q", "guidelines_context": null})).unwrap();
+        assert_eq!(row.extra, "{}");
+        assert!(gavel_runtime::judge::guidelines_context(&row).is_none());
     }
 
     #[test]

@@ -5,29 +5,32 @@ use serde_json::{Map, Value, json};
 
 use gavel_runtime::Host;
 use gavel_runtime::bindings::Row;
-use gavel_runtime::judge::{describe_missing, input_name};
+use gavel_runtime::judge::{GUIDELINES_CONTEXT, input_name};
 
 use crate::evaluation::agent::{Agent, AgentRequest};
 use crate::evaluation::deterministic;
 use crate::evaluation::judge_set::JudgeSet;
 use crate::evaluation::root_cause::{self, Vote};
 use crate::evaluation::selection::{Check, Selection, root_cause_rank};
-use crate::results::row_result::{AgentMeasures, JudgedRow, RowJudgment, Supplied};
+use crate::results::row_result::{AgentMeasures, JudgedRow, RowJudgment, RowMeasurement, Supplied};
 use crate::results::schema::JudgedPrefix;
 
-/// Runs the checks selected for `row` on it.
+/// Runs the checks selected for `row` on it; `agent` is what the agent's
+/// call or the row's trace measured.
 pub async fn judge(
     host: &Host,
     judge_set: &JudgeSet,
     selection: &Selection,
     mut row: Row,
     global_guidelines: &[crate::evaluation::input::GuidelineGroup],
+    agent: AgentMeasures,
 ) -> JudgedRow {
     row.global_guidelines = global_guidelines.to_vec();
     let mut skipped = Vec::new();
     let mut exact_match = None;
     let mut token_count = None;
     let mut planned = Vec::new();
+    let mut metrics = Vec::new();
     for check in selection.for_row(judge_set, &row) {
         match check {
             Check::Judge(judge) => {
@@ -35,7 +38,12 @@ pub async fn judge(
                 if missing.is_empty() {
                     planned.push(judge);
                 } else {
-                    let needs = describe_missing(&missing, |i| input_name(i).to_owned());
+                    let needs = judge.describe_missing_in(
+                        &row,
+                        &missing,
+                        |i| input_name(i).to_owned(),
+                        GUIDELINES_CONTEXT,
+                    );
                     skipped.push((judge.name().to_owned(), format!("needs {needs}")));
                 }
             }
@@ -54,6 +62,15 @@ pub async fn judge(
                     skipped.push((check.name().to_owned(), "needs response".to_owned()));
                 }
             }
+            Check::Metric(metric) => metrics.push(metric),
+            Check::Latency => {
+                if agent.latency_seconds.is_none() {
+                    skipped.push((
+                        check.name().to_owned(),
+                        "needs an agent call or a trace with its latency".to_owned(),
+                    ));
+                }
+            }
         }
     }
     let targets: Vec<_> = planned
@@ -65,12 +82,31 @@ pub async fn judge(
                 .map(move |target| (judge, target))
         })
         .collect();
-    let outcomes = futures::future::join_all(
-        targets
-            .iter()
-            .map(|(judge, target)| host.judge(judge, &target.row)),
+    let (outcomes, measured) = futures::future::join(
+        futures::future::join_all(
+            targets
+                .iter()
+                .map(|(judge, target)| host.judge(judge, &target.row)),
+        ),
+        futures::future::join_all(metrics.iter().map(|metric| host.measure(metric, &row))),
     )
     .await;
+    let mut measurements = Vec::new();
+    for (metric, outcome) in metrics.iter().zip(measured) {
+        // A metric that measured nothing did not run on the row: not a
+        // value, not an error (as a judge without its inputs).
+        if matches!(outcome.value, Ok(None)) {
+            skipped.push((
+                metric.name().to_owned(),
+                "the row has nothing it measures".to_owned(),
+            ));
+        } else {
+            measurements.push(RowMeasurement {
+                metric: metric.name().to_owned(),
+                outcome,
+            });
+        }
+    }
     let judgments: Vec<RowJudgment> = targets
         .into_iter()
         .zip(outcomes)
@@ -100,9 +136,10 @@ pub async fn judge(
         judgments,
         exact_match,
         token_count,
+        measurements,
         skipped,
         overall,
-        agent: AgentMeasures::default(),
+        agent,
     }
 }
 

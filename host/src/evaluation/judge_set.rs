@@ -1,19 +1,19 @@
 //! Every judge a run can use, by name: the built-ins with their settings
-//! from `gavel.toml`, then the custom prompt and plugin judges in file order.
-
-use std::path::Path;
+//! from `gavel.toml`, then the custom prompt and plugin judges in file order;
+//! and every metric (a component measuring a number per row, no LLM): the
+//! built-in ones, then those of `[judges.NAME] plugin` tables whose
+//! component exports `metric`.
 
 use serde_json::Value;
 
 use crate::evaluation::config::{AssessmentKind, Config, ConfigError, JudgeTable};
-use crate::evaluation::input::row_from_json;
+use crate::evaluation::examples::read_examples;
 use crate::evaluation::plugins::PluginLoader;
-use crate::results::schema::{self, JudgedField, JudgedPrefix};
-use gavel_runtime::Host;
-use gavel_runtime::bindings::{AssessmentType, Example, Input, Verdict};
+use gavel_runtime::bindings::{AssessmentType, Input};
 use gavel_runtime::judge::{DEFAULT_ENDPOINT, DEFAULT_THRESHOLD, Judge, Settings};
 use gavel_runtime::plugin::{Plugin, PluginSource};
 use gavel_runtime::prompt;
+use gavel_runtime::{Host, Loaded, Metric};
 
 /// The name of the built-in plugin behind custom prompt judges; it is not a
 /// judge of its own.
@@ -24,7 +24,20 @@ pub struct JudgeSet {
     judges: Vec<Judge>,
     /// How many of `judges` are built-ins (they come first).
     builtins: usize,
+    metrics: Vec<Metric>,
+    /// How many of `metrics` are built-ins (they come first).
+    builtin_metrics: usize,
 }
+
+/// Names a metric may not have: the host's own checks (`--judges` would
+/// never reach the metric) and the judges' column group.
+const RESERVED_METRIC_NAMES: [&str; 5] = [
+    crate::evaluation::selection::EXACT_MATCH,
+    crate::evaluation::selection::TOKEN_COUNT,
+    crate::evaluation::selection::LATENCY,
+    "llm_judged",
+    "overall_assessment",
+];
 
 impl JudgeSet {
     /// The built-ins of `plugins` configured by `config`, then its custom
@@ -70,8 +83,24 @@ impl JudgeSet {
             judges.push(Judge::new(plugin, settings));
         }
         let builtins = judges.len();
+        let mut metrics = Vec::new();
+        let builtin_metrics = host
+            .load_builtin_metrics()
+            .await
+            .map_err(|e| config.error(format!("the built-in metrics did not load: {e}")))?;
+        for plugin in builtin_metrics {
+            let name = plugin.name().to_owned();
+            let limits = match config.judges.get(&name) {
+                Some(table) => metric_limits(host, config, &name, table, "built-in metric")?,
+                None => gavel_runtime::limits::Limits::DEFAULT,
+            };
+            metrics.push(Metric::new(plugin, limits));
+        }
+        let builtin_metrics = metrics.len();
         for (name, table) in &config.judges {
-            if judges[..builtins].iter().any(|j| j.name() == name) {
+            if judges[..builtins].iter().any(|j| j.name() == name)
+                || metrics[..builtin_metrics].iter().any(|m| m.name() == name)
+            {
                 continue;
             }
             check_name(config, name)?;
@@ -91,8 +120,16 @@ impl JudgeSet {
                             "[judges.{name}]: `assessment_type` applies to prompt judges; a plugin describes its own"
                         )));
                     }
-                    let plugin = loader.load(host, config, name, table).await?;
-                    Judge::builder(plugin, settings).name(name.clone()).build()
+                    match loader.load(host, config, name, table).await? {
+                        Loaded::Judge(plugin) => {
+                            Judge::builder(plugin, settings).name(name.clone()).build()
+                        }
+                        Loaded::Metric(plugin) => {
+                            let limits = metric_limits(host, config, name, table, "metric")?;
+                            metrics.push(Metric::named(plugin, name.clone(), limits));
+                            continue;
+                        }
+                    }
                 }
                 (Some(_), Some(_)) => {
                     return Err(config.error(format!(
@@ -107,7 +144,27 @@ impl JudgeSet {
             };
             judges.push(judge);
         }
-        Ok(JudgeSet { judges, builtins })
+        Ok(JudgeSet {
+            judges,
+            builtins,
+            metrics,
+            builtin_metrics,
+        })
+    }
+
+    /// The metric named `name`.
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name() == name)
+    }
+
+    /// Built-in metrics first, then the configuration's in file order.
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
+    /// The configuration's metrics, in file order.
+    pub fn custom_metrics(&self) -> &[Metric] {
+        &self.metrics[self.builtin_metrics..]
     }
 
     pub fn get(&self, name: &str) -> Option<&Judge> {
@@ -127,6 +184,45 @@ impl JudgeSet {
     pub fn names(&self) -> Vec<&str> {
         self.judges.iter().map(Judge::name).collect()
     }
+}
+
+/// A metric's limits from its `[judges.NAME]` table, which may hold
+/// nothing else a metric would ignore (it has no LLM, threshold or
+/// options).
+fn metric_limits(
+    host: &Host,
+    config: &Config,
+    name: &str,
+    table: &JudgeTable,
+    what: &str,
+) -> Result<gavel_runtime::limits::Limits, ConfigError> {
+    let at = |message: String| config.error(format!("[judges.{name}]: {message}"));
+    if RESERVED_METRIC_NAMES.contains(&name) {
+        return Err(at(format!(
+            "'{name}' is a name gavel uses for its own checks and columns; give the metric another name"
+        )));
+    }
+    // A built-in has no component of the user's to name or pin.
+    let builtin = what == "built-in metric";
+    let judge_only = [
+        ("prompt", table.prompt.is_some() && builtin),
+        ("plugin", table.plugin.is_some() && builtin),
+        ("sha256", table.sha256.is_some() && builtin),
+        ("assessment_type", table.assessment_type.is_some()),
+        ("threshold", table.threshold.is_some()),
+        ("endpoint", table.endpoint.is_some()),
+        ("endpoints", !table.endpoints.is_empty()),
+        ("examples", table.examples.is_some()),
+        ("config", !table.config.is_empty()),
+    ];
+    if let Some((key, _)) = judge_only.iter().find(|(_, set)| *set) {
+        return Err(at(format!(
+            "'{name}' is a {what} (a number per row, no LLM): only `limits` apply to it, not `{key}`"
+        )));
+    }
+    gavel_runtime::limits::Limits::DEFAULT
+        .with_overrides(&table.limits, host.maxima())
+        .map_err(|e| at(format!("limits: {e}")))
 }
 
 fn check_name(config: &Config, name: &str) -> Result<(), ConfigError> {
@@ -175,8 +271,18 @@ fn settings(
     let limits = gavel_runtime::limits::Limits::DEFAULT
         .with_overrides(&table.limits, host.maxima())
         .map_err(|e| at(format!("limits: {e}")))?;
+    // Known before the judge is built: a built-in's facts say, a prompt
+    // judge's assessment type does; a plugin from a file rates chunks only
+    // as a whole.
+    let rates_chunks = match gavel_runtime::builtins::facts(name) {
+        Some(facts) => facts.rates_chunks,
+        None => {
+            table.prompt.is_some()
+                && table.assessment_kind().map_err(&at)? == Some(AssessmentKind::Retrieval)
+        }
+    };
     let examples = match table.examples.as_ref().or(config.eval.examples.as_ref()) {
-        Some(file) => read_examples(&config.dir.join(file), name).map_err(at)?,
+        Some(file) => read_examples(&config.dir.join(file), name, rates_chunks).map_err(at)?,
         None => Vec::new(),
     };
     Ok(Settings {
@@ -197,7 +303,10 @@ fn prompt_judge(
     mut settings: Settings,
     plugin: &Plugin,
 ) -> Result<Judge, ConfigError> {
-    let kind = table.assessment_type.unwrap_or(AssessmentKind::Answer);
+    let kind = table
+        .assessment_kind()
+        .map_err(|e| config.error(format!("[judges.{name}]: {e}")))?
+        .unwrap_or(AssessmentKind::Answer);
     let used = prompt::unconditional_variables(template)
         .map_err(|e| config.error(format!("[judges.{name}]: `prompt`: {e}")))?;
     let mut required: Vec<Vec<Input>> = used
@@ -250,97 +359,21 @@ fn input_of_variable(variable: &str) -> Option<Input> {
     })
 }
 
-/// Few-shot examples: JSONL rows with the judge's inputs, a `rating`
-/// ("yes"/"no") or `score` (1-5), and a `rationale`. The reference's shape,
-/// one file for several judges keyed by output columns
-/// (`response/llm_judged/<judge>/rating`, `.../rationale`), works too: rows
-/// without a rating for `judge` are not its examples.
-fn read_examples(path: &Path, judge: &str) -> Result<Vec<Example>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("examples file {}: {e}", path.display()))?;
-    let mut examples = Vec::new();
-    let shared_file = schema::mentions_judged_columns(&text);
-    let columns = |field: JudgedField| {
-        [
-            field.as_str().to_owned(),
-            JudgedPrefix::new(AssessmentType::Answer, judge).column(field),
-            JudgedPrefix::new(AssessmentType::Retrieval, judge).column(field),
-        ]
-    };
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = |message: String| {
-            format!(
-                "examples file {}, line {}: {message}",
-                path.display(),
-                i + 1
-            )
-        };
-        let mut object = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(object)) => object,
-            Ok(_) => return Err(at("expected a JSON object".to_owned())),
-            Err(e) => return Err(at(format!("not JSON: {e}"))),
-        };
-        let mut take = |field: JudgedField| columns(field).iter().find_map(|c| object.remove(c));
-        let (rating, score, rationale) = (
-            take(JudgedField::Rating),
-            take(JudgedField::Score),
-            take(JudgedField::Rationale),
-        );
-        // Other judges' columns are not inputs.
-        object.retain(|key, _| !schema::mentions_judged_columns(key));
-        let verdict = match (rating, score) {
-            (Some(Value::String(r)), None) if r.eq_ignore_ascii_case("yes") => Verdict::Yes,
-            (Some(Value::String(r)), None) if r.eq_ignore_ascii_case("no") => Verdict::No,
-            (None, Some(Value::Number(n))) => match n.as_u64() {
-                Some(s @ 1..=5) => Verdict::Score(s as u8),
-                _ => {
-                    return Err(at(format!(
-                        "field `score`: {n} is not a whole number from 1 to 5"
-                    )));
-                }
-            },
-            (Some(_), Some(_)) => return Err(at("give `rating` or `score`, not both".to_owned())),
-            (Some(other), None) => {
-                return Err(at(format!(
-                    "field `rating`: {other} is not \"yes\" or \"no\""
-                )));
-            }
-            (None, Some(other)) => {
-                return Err(at(format!(
-                    "field `score`: {other} is not a number from 1 to 5"
-                )));
-            }
-            (None, None) if shared_file => continue,
-            (None, None) => {
-                return Err(at(
-                    "needs a `rating` (\"yes\"/\"no\") or a `score` (1-5)".to_owned()
-                ));
-            }
-        };
-        let rationale = match rationale {
-            Some(Value::String(r)) => r,
-            None | Some(Value::Null) => String::new(),
-            Some(_) => return Err(at("field `rationale`: expected a string".to_owned())),
-        };
-        let row = row_from_json(object, i).map_err(|e| at(e.to_string()))?;
-        examples.push(Example {
-            row,
-            verdict,
-            rationale,
-        });
-    }
-    Ok(examples)
-}
-
 /// Where a judge comes from, for listings.
 pub fn source_of(judge: &Judge) -> String {
     match judge.plugin().source() {
         PluginSource::Builtin if judge.plugin().name() == PROMPT_PLUGIN => {
             "prompt (gavel.toml)".to_owned()
         }
+        PluginSource::Builtin => "built-in".to_owned(),
+        PluginSource::File(path) => path.display().to_string(),
+        PluginSource::Registry(reference) => reference.clone(),
+    }
+}
+
+/// Where a metric comes from, for listings.
+pub fn metric_source_of(metric: &Metric) -> String {
+    match metric.plugin().source() {
         PluginSource::Builtin => "built-in".to_owned(),
         PluginSource::File(path) => path.display().to_string(),
         PluginSource::Registry(reference) => reference.clone(),

@@ -8,7 +8,7 @@ use crate::evaluation::config::{Config, ConfigError, JudgeTable};
 use crate::registry::{
     self, Fetched, JudgeRef, LockedJudge, Lockfile, Origin, Registry, RegistryError, Resolve, Store,
 };
-use gavel_runtime::{Host, Plugin, PluginSource};
+use gavel_runtime::{Host, Loaded, PluginSource};
 
 /// What a `[judges.NAME] plugin` value names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,14 +100,15 @@ impl PluginLoader {
         &self.lock_path
     }
 
-    /// The plugin judge `name` configured by `table` (which has a `plugin`).
+    /// The plugin `name` configured by `table` (which has a `plugin`): a
+    /// judge or, when its component exports `metric`, a metric.
     pub async fn load(
         &self,
         host: &Host,
         config: &Config,
         name: &str,
         table: &JudgeTable,
-    ) -> Result<Plugin, ConfigError> {
+    ) -> Result<Loaded, ConfigError> {
         let at = |message: String| config.error(format!("[judges.{name}]: {message}"));
         let text = table.plugin.as_deref().unwrap_or_default();
         let pinned = pinned_sha256(config, name, table)?;
@@ -118,7 +119,7 @@ impl PluginLoader {
             .filter(|entry| entry.plugin == text);
         match PluginRef::parse(config, text).map_err(|e| at(e.to_string()))? {
             PluginRef::File(path) => host
-                .load_file_pinned(&path, pinned.as_deref())
+                .load_any_file_pinned(&path, pinned.as_deref())
                 .await
                 .map_err(|e| at(e.to_string())),
             PluginRef::Registry(reference) => {
@@ -156,7 +157,7 @@ impl PluginLoader {
                         )));
                     }
                 }
-                host.load_bytes(
+                host.load_any_bytes(
                     &fetched.wasm,
                     PluginSource::Registry(fetched.reference.to_string()),
                 )
@@ -229,7 +230,7 @@ impl PluginLoader {
                 )));
             }
             // A lock never pins something that would not load.
-            host.load_bytes(&wasm, source)
+            host.load_any_bytes(&wasm, source)
                 .await
                 .map_err(|e| at(e.to_string()))?;
             judges.push(LockedJudge {

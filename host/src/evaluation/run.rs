@@ -24,10 +24,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::evaluation::agent::Agent;
+use crate::evaluation::columns::ColumnMap;
 use crate::evaluation::dataset::{self, DatasetError, Record};
 use crate::evaluation::input::GuidelineGroup;
 use crate::evaluation::judge_row;
-use crate::evaluation::judge_set::{JudgeSet, source_of};
+use crate::evaluation::judge_set::{JudgeSet, metric_source_of, source_of};
 use crate::evaluation::selection::{Check, Selection};
 use crate::results::metrics::Metrics;
 use crate::results::report;
@@ -56,6 +57,8 @@ pub struct EvalOptions {
     /// Record unreadable rows as error rows instead of stopping.
     pub skip_invalid: bool,
     pub csv: bool,
+    /// Also write `eval_results.parquet`.
+    pub parquet: bool,
     /// Rows being judged at once; `None`: [`EvalOptions::rows_in_flight_for`]
     /// the endpoints' and the agent's concurrency.
     pub rows_in_flight: Option<usize>,
@@ -84,6 +87,7 @@ impl EvalOptions {
             global_guidelines: Vec::new(),
             skip_invalid: false,
             csv: false,
+            parquet: false,
             rows_in_flight: None,
             metadata: Map::new(),
             progress: Arc::new(Progress::default()),
@@ -222,13 +226,14 @@ pub struct Validation {
     pub sha256: String,
 }
 
-/// Reads every record once. An error about the whole file comes back as
-/// `Err`.
-pub fn validate(path: &Path) -> Result<Validation, DatasetError> {
+/// Reads every record once, with `columns` mapped. An error about the
+/// whole file (a mapped column no record has, too) comes back as `Err`.
+pub fn validate(path: &Path, columns: &Arc<ColumnMap>) -> Result<Validation, DatasetError> {
     let mut request_ids = Vec::new();
     let mut invalid = Vec::new();
     let mut reserved_seen = false;
-    for (index, record) in dataset::open(path)?.enumerate() {
+    let mut records = dataset::open(path)?.with_columns(columns.clone());
+    for (index, record) in records.by_ref().enumerate() {
         match record {
             Ok(record) => {
                 if !reserved_seen
@@ -254,6 +259,9 @@ pub fn validate(path: &Path) -> Result<Validation, DatasetError> {
                 invalid.push(error);
             }
         }
+    }
+    if let Some(error) = records.missing_column() {
+        return Err(error);
     }
     let sha256 = file_sha256(path).map_err(|e| DatasetError {
         file: path.to_owned(),
@@ -292,17 +300,20 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     Ok(gavel_runtime::digest::hex(&hasher.finalize()))
 }
 
-/// Runs the evaluation described by `options` until it finishes, an
-/// endpoint goes down, or `interrupt` completes.
+/// Runs the evaluation described by `options`, reading the data's
+/// `columns` as their fields, until it finishes, an endpoint goes down, or
+/// `interrupt` completes.
 pub async fn run(
     host: &Host,
     judge_set: &JudgeSet,
+    columns: &Arc<ColumnMap>,
     options: &EvalOptions,
     interrupt: impl Future<Output = ()>,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let data = options.data.clone();
-    let validation = tokio::task::spawn_blocking(move || validate(&data))
+    let mapped = columns.clone();
+    let validation = tokio::task::spawn_blocking(move || validate(&data, &mapped))
         .await
         .expect("validation does not panic")
         .map_err(RunError::Dataset)?;
@@ -311,9 +322,16 @@ pub async fn run(
             errors: validation.invalid,
         });
     }
+    if options.selection.names_latency() && options.agent.is_none() {
+        // Not an error: rows with a trace carry their latency.
+        tracing::warn!(
+            "`latency` is measured from the agent's calls and from the rows' traces, and no agent is given: only rows whose trace says how long it took have one (the others say so under skipped_judges)"
+        );
+    }
     let total_rows = validation.request_ids.len() as u64;
     let judges = judges_metadata(judge_set, &options.selection);
     let mut metrics = Metrics::default();
+    metrics.set_run_checks(&judges);
     let mut finished_ids = Vec::new();
     let (mut dir, mut metadata) = if options.resume {
         let (dir, previous) = RunWriter::resume(&options.out, |row| {
@@ -321,6 +339,16 @@ pub async fn run(
             finished_ids.push(row_result::request_id_of(row));
         })?;
         check_resumable(options, &previous, &validation, &judges, &finished_ids)?;
+        let mapping = match columns.is_empty() {
+            true => Value::Null,
+            false => columns.to_json(),
+        };
+        if previous.get("columns").unwrap_or(&Value::Null) != &mapping {
+            return Err(RunError::ResumeMismatch {
+                out: options.out.clone(),
+                why: "its column mapping differs from this command's (compare run.json's \"columns\")".to_owned(),
+            });
+        }
         let Value::Object(mut metadata) = previous else {
             unreachable!("checked to be an object")
         };
@@ -338,6 +366,9 @@ pub async fn run(
         );
         metadata.insert("dataset".into(), json!(options.data.display().to_string()));
         metadata.insert("dataset_sha256".into(), json!(validation.sha256));
+        if !columns.is_empty() {
+            metadata.insert("columns".into(), columns.to_json());
+        }
         metadata.insert("rows".into(), json!(total_rows));
         metadata.insert("judges".into(), judges);
         metadata.insert("agent".into(), agent_metadata(options));
@@ -363,7 +394,9 @@ pub async fn run(
                 .map_or(0, |a| a.spec().max_concurrency),
         )
     });
-    let records = dataset::open(&options.data).map_err(RunError::Dataset)?;
+    let records = dataset::open(&options.data)
+        .map_err(RunError::Dataset)?
+        .with_columns(columns.clone());
     let data = options.data.as_path();
     let mut results = futures::stream::iter(records.enumerate().skip(finished_ids.len()))
         .map(|(index, record)| async move {
@@ -412,15 +445,15 @@ pub async fn run(
                     }
                 }
             }
-            let mut judged = judge_row::judge(
+            let judged = judge_row::judge(
                 host,
                 judge_set,
                 &options.selection,
                 row,
                 &options.global_guidelines,
+                agent_measures,
             )
             .await;
-            judged.agent = agent_measures;
             RowResult {
                 index,
                 fields,
@@ -491,6 +524,9 @@ pub async fn run(
     dir.write_json(run_dir::METRICS, &Value::Object(metrics.to_json()))?;
     if options.csv && status == Status::Finished {
         dir.write_csv()?;
+    }
+    if options.parquet && status == Status::Finished {
+        dir.write_parquet()?;
     }
     let stats = llm.stats();
     let sessions = metadata
@@ -657,6 +693,13 @@ fn judges_metadata(judge_set: &JudgeSet, selection: &Selection) -> Value {
                 "sha256": judge.plugin().sha256(),
                 "source": source_of(judge),
                 "threshold": judge.threshold(),
+            }),
+            Check::Metric(metric) => json!({
+                "name": metric.name(),
+                "plugin": metric.plugin().name(),
+                "version": metric.plugin().version(),
+                "sha256": metric.plugin().sha256(),
+                "source": metric_source_of(metric),
             }),
             other => json!({"name": other.name(), "source": "built-in metric"}),
         })

@@ -1,30 +1,47 @@
 //! Which checks run on a row: the default selection (each built-in
 //! judge's `selected_when` in plugins/builtin/judges.toml), which
 //! depends on what the row has, or the checks named with `--judges` or in
-//! `[eval] judges`. A check is an LLM judge or a deterministic metric.
+//! `[eval] judges`. A check is an LLM judge, a metric component (a number
+//! per row, no LLM), or a deterministic check the host makes itself.
 
 use crate::evaluation::judge_set::JudgeSet;
 use gavel_runtime::bindings::Row;
 use gavel_runtime::builtins::{self, BuiltinFacts, SelectedWhen};
 use gavel_runtime::judge::Judge;
+use gavel_runtime::metric::Metric;
 
-/// Deterministic metrics, run only when named.
+/// Deterministic checks the host makes itself, run only when named.
 pub const EXACT_MATCH: &str = "exact_match";
 pub const TOKEN_COUNT: &str = "token_count";
+/// The agent's latency (MLflow's `latency` metric): measured on every row
+/// an agent answers or whose trace says it; naming it notes the rows
+/// without one.
+pub const LATENCY: &str = "latency";
+
+/// The host's own checks, with what each needs, for listings.
+pub const HOST_CHECKS: [(&str, &str); 3] = [
+    (EXACT_MATCH, "response, expected_response"),
+    (TOKEN_COUNT, "response"),
+    (LATENCY, "an agent call or a trace"),
+];
 
 #[derive(Debug, Clone)]
 pub enum Check {
     Judge(Judge),
+    Metric(Metric),
     ExactMatch,
     TokenCount,
+    Latency,
 }
 
 impl Check {
     pub fn name(&self) -> &str {
         match self {
             Check::Judge(judge) => judge.name(),
+            Check::Metric(metric) => metric.name(),
             Check::ExactMatch => EXACT_MATCH,
             Check::TokenCount => TOKEN_COUNT,
+            Check::Latency => LATENCY,
         }
     }
 }
@@ -48,11 +65,14 @@ impl Selection {
             let check = match name.as_str() {
                 EXACT_MATCH => Check::ExactMatch,
                 TOKEN_COUNT => Check::TokenCount,
-                _ => match judge_set.get(name) {
-                    Some(judge) => Check::Judge(judge.clone()),
-                    None => {
+                LATENCY => Check::Latency,
+                _ => match (judge_set.get(name), judge_set.metric(name)) {
+                    (Some(judge), _) => Check::Judge(judge.clone()),
+                    (None, Some(metric)) => Check::Metric(metric.clone()),
+                    (None, None) => {
                         let mut known = judge_set.names();
-                        known.extend([EXACT_MATCH, TOKEN_COUNT]);
+                        known.extend(judge_set.metrics().iter().map(Metric::name));
+                        known.extend(HOST_CHECKS.map(|(name, _)| name));
                         return Err(format!(
                             "no judge or metric named '{name}'; known: {}",
                             known.join(", ")
@@ -81,8 +101,14 @@ impl Selection {
                     builtins::facts(j.name()).is_none_or(|f| f.selected_when != SelectedWhen::Named)
                 })
                 .map(|judge| Check::Judge(judge.clone()))
+                .chain(custom_metrics(judge_set))
                 .collect(),
         }
+    }
+
+    /// Whether `latency` was named.
+    pub fn names_latency(&self) -> bool {
+        matches!(self, Selection::Named(checks) if checks.iter().any(|c| matches!(c, Check::Latency)))
     }
 
     /// The checks to consider for `row` (whose global guidelines are set).
@@ -110,10 +136,20 @@ impl Selection {
                     .filter_map(|facts| judge_set.get(facts.name))
                     .chain(judge_set.custom())
                     .map(|judge| Check::Judge(judge.clone()))
+                    .chain(custom_metrics(judge_set))
                     .collect()
             }
         }
     }
+}
+
+/// The configuration's own metrics: run by default, as its custom judges
+/// are (the built-in metrics run only when named, as MLflow's do).
+fn custom_metrics(judge_set: &JudgeSet) -> impl Iterator<Item = Check> + '_ {
+    judge_set
+        .custom_metrics()
+        .iter()
+        .map(|metric| Check::Metric(metric.clone()))
 }
 
 /// Where a failing judge stands among root causes: the built-ins' ranks,

@@ -442,10 +442,14 @@ pub fn to_html(a: &RunResults, b: &RunResults, comparison: &Comparison) -> Strin
     }))
 }
 
-/// Ratings, precision and recall are better higher; errors, tokens and
-/// latency are not.
+/// Ratings, precision, recall and a score's mean and p90 are better higher;
+/// errors, tokens, latency and a score's variance are not.
 pub fn higher_is_better(metric: &str) -> bool {
-    metric.ends_with("/percentage") || metric.contains("precision") || metric.contains("recall")
+    metric.ends_with("/percentage")
+        || metric.contains("precision")
+        || metric.contains("recall")
+        || metric.ends_with("/score/mean")
+        || metric.ends_with("/score/p90")
 }
 
 fn number(value: Option<f64>) -> String {

@@ -7,8 +7,11 @@ use serde_json::{Map, Value, json};
 
 use gavel_runtime::builtins;
 
+use crate::evaluation::selection::LATENCY;
+use crate::results::distribution::Distribution;
 use crate::results::row_result::ResultView;
-use crate::results::schema::{self, JudgedPrefix, metric};
+use crate::results::schema::metric::Statistic;
+use crate::results::schema::{self, JudgedField, JudgedPrefix, metric};
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -49,6 +52,13 @@ impl Mean {
     }
 }
 
+/// A metric component's values over the run, and the rows it failed on.
+#[derive(Debug, Default, Clone)]
+struct Measured {
+    values: Distribution,
+    errors: u64,
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Cost {
     calls: u64,
@@ -71,13 +81,22 @@ pub struct Metrics {
     ratings: IndexMap<JudgedPrefix, Tally>,
     /// By judgment, for judges that rate chunks.
     precisions: IndexMap<JudgedPrefix, Mean>,
+    /// By judgment, for judges that give 1-5 scores: the scores, whose
+    /// statistics go beside the rating percentage.
+    scores: IndexMap<JudgedPrefix, Distribution>,
     /// By judge name.
     costs: IndexMap<String, Cost>,
     document_recall: Mean,
     exact_match: Tally,
     token_count: Mean,
+    /// By metric component (`flesch_kincaid_grade_level`).
+    measured: IndexMap<String, Measured>,
     overall: Tally,
     agent_latency: Mean,
+    /// The same latencies, for their mean, variance and p90 (MLflow's
+    /// `latency` metric), reported when the run named `latency`.
+    agent_latencies: Distribution,
+    latency_statistics: bool,
     agent_total_tokens: Mean,
     agent_input_tokens: Mean,
     agent_output_tokens: Mean,
@@ -92,6 +111,16 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Takes the run's checks as run.json lists them (`judges`, objects
+    /// with a `name`): a run that named `latency` reports its mean,
+    /// variance and p90. Read from run.json rather than from the rows, so a
+    /// resumed run and a run assembled from Spark tasks report alike.
+    pub fn set_run_checks(&mut self, judges: &Value) {
+        self.latency_statistics = judges
+            .as_array()
+            .is_some_and(|checks| checks.iter().any(|c| c["name"] == LATENCY));
+    }
+
     /// Counts one line of `eval_results.jsonl`.
     pub fn add(&mut self, row: &Map<String, Value>) {
         let row = ResultView(row);
@@ -106,6 +135,12 @@ impl Metrics {
                 let tally = self.ratings.entry(judgment.prefix.clone()).or_default();
                 tally.rated += 1;
                 tally.yes += u64::from(rating == "yes");
+                if let Some(score) = judgment.score {
+                    self.scores
+                        .entry(judgment.prefix.clone())
+                        .or_default()
+                        .add(score);
+                }
             }
             // Judges that rate chunks count by their precision, failed or not.
             if let Some(precision) = judgment.precision {
@@ -140,6 +175,16 @@ impl Metrics {
         }
         if let Some(tokens) = row.number(schema::TOKEN_COUNT) {
             self.token_count.add(tokens);
+        }
+        for (metric, value) in row.measurements() {
+            let measured = self.measured.entry(metric.to_owned()).or_default();
+            match value {
+                Ok(value) => measured.values.add(value),
+                Err(_) => measured.errors += 1,
+            }
+        }
+        if let Some(latency) = row.number(schema::AGENT_LATENCY_SECONDS) {
+            self.agent_latencies.add(latency);
         }
         if row.agent_failed() {
             self.agent_errors += 1;
@@ -177,31 +222,31 @@ impl Metrics {
             rows,
             errors,
         };
-        let mut judges: Vec<(&JudgedPrefix, [SummaryLine; 2])> = Vec::new();
+        let mut judges: Vec<(&JudgedPrefix, Vec<SummaryLine>)> = Vec::new();
         for (prefix, tally) in &self.ratings {
             let rows = tally.rated + tally.errors;
-            judges.push((
-                prefix,
-                [
-                    line(
-                        metric::rating_percentage(prefix),
-                        tally.percentage(),
-                        tally.rated,
-                        tally.errors,
-                    ),
-                    line(
-                        metric::error_count(prefix),
-                        json!(tally.errors),
-                        rows,
-                        tally.errors,
-                    ),
-                ],
+            let mut lines = vec![line(
+                metric::rating_percentage(prefix),
+                tally.percentage(),
+                tally.rated,
+                tally.errors,
+            )];
+            if let Some(scores) = self.scores.get(prefix) {
+                let column = prefix.column(JudgedField::Score);
+                lines.extend(statistic_lines(&column, scores, tally.errors));
+            }
+            lines.push(line(
+                metric::error_count(prefix),
+                json!(tally.errors),
+                rows,
+                tally.errors,
             ));
+            judges.push((prefix, lines));
         }
         for (prefix, mean) in &self.precisions {
             judges.push((
                 prefix,
-                [
+                vec![
                     line(
                         metric::precision_average(prefix),
                         mean.average(),
@@ -223,7 +268,7 @@ impl Metrics {
                 .map_or(usize::MAX, usize::from);
             (rank, prefix.name.split('/').count())
         });
-        let mut lines: Vec<SummaryLine> = judges.into_iter().flat_map(|(_, pair)| pair).collect();
+        let mut lines: Vec<SummaryLine> = judges.into_iter().flat_map(|(_, lines)| lines).collect();
         if self.document_recall.count > 0 {
             let m = &self.document_recall;
             lines.push(line(
@@ -251,6 +296,18 @@ impl Metrics {
                 0,
             ));
         }
+        for (name, measured) in &self.measured {
+            if !measured.values.is_empty() {
+                let prefix = schema::metric_prefix(name);
+                lines.extend(statistic_lines(&prefix, &measured.values, measured.errors));
+            }
+            lines.push(line(
+                metric::metric_error_count(name),
+                json!(measured.errors),
+                measured.values.count() + measured.errors,
+                measured.errors,
+            ));
+        }
         let agent_errors = self.agent_errors;
         for (metric, mean) in [
             (metric::AGENT_LATENCY_AVERAGE, &self.agent_latency),
@@ -266,6 +323,17 @@ impl Metrics {
                     metric.into(),
                     mean.average(),
                     mean.count,
+                    agent_errors,
+                ));
+            }
+            // MLflow's `latency` statistics, beside the average.
+            if metric == metric::AGENT_LATENCY_AVERAGE
+                && self.latency_statistics
+                && !self.agent_latencies.is_empty()
+            {
+                lines.extend(statistic_lines(
+                    schema::AGENT_LATENCY_SECONDS,
+                    &self.agent_latencies,
                     agent_errors,
                 ));
             }
@@ -326,5 +394,126 @@ impl Metrics {
             .into_iter()
             .map(|l| (l.metric, l.value))
             .collect()
+    }
+}
+
+/// The summary lines of a numeric column's statistics (`<column>/mean`,
+/// `/variance`, `/p90`, null while no row has a value), over the rows with a
+/// value; `errors` counts the rows where producing one failed. Any metric
+/// backed by a [`Distribution`] is summarised through this.
+fn statistic_lines(column: &str, values: &Distribution, errors: u64) -> [SummaryLine; 3] {
+    Statistic::ALL.map(|statistic| {
+        let value = match statistic {
+            Statistic::Mean => values.mean(),
+            Statistic::Variance => values.variance(),
+            Statistic::P90 => values.p90(),
+        };
+        SummaryLine {
+            metric: metric::statistic(column, statistic),
+            value: json!(value),
+            rows: values.count(),
+            errors,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(judge: &str, rating: &str, score: Option<u8>) -> Map<String, Value> {
+        let prefix = format!("response/llm_judged/{judge}");
+        let mut row = Map::new();
+        row.insert(format!("{prefix}/rating"), json!(rating));
+        row.insert(format!("{prefix}/rationale"), json!("why"));
+        if let Some(score) = score {
+            row.insert(format!("{prefix}/score"), json!(score));
+        }
+        row
+    }
+
+    fn value(metrics: &Map<String, Value>, name: &str) -> f64 {
+        metrics[name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: {metrics:?}"))
+    }
+
+    /// The scores of `Distribution`'s numpy example, one failed judgment
+    /// (not a score), and a guideline group scored on its own.
+    #[test]
+    fn score_judges_get_mean_variance_and_p90_beside_their_percentage() {
+        let mut metrics = Metrics::default();
+        for (i, score) in [5, 1, 4, 2, 5, 3].into_iter().enumerate() {
+            let mut row = judged(
+                "answer_similarity",
+                if score > 3 { "yes" } else { "no" },
+                Some(score),
+            );
+            row.extend(judged(
+                "guideline_adherence/tone",
+                "yes",
+                (i < 2).then_some(4),
+            ));
+            row.extend(judged("safety", "yes", None));
+            metrics.add(&row);
+        }
+        let mut failed = Map::new();
+        failed.insert(
+            "response/llm_judged/answer_similarity/error_message".into(),
+            json!("timed out"),
+        );
+        metrics.add(&failed);
+
+        let summary = metrics.summary();
+        let names: Vec<&str> = summary.iter().map(|l| l.metric.as_str()).collect();
+        let similarity = "response/llm_judged/answer_similarity";
+        let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert_eq!(
+            names[at(&format!("{similarity}/rating/percentage"))..][..5],
+            [
+                format!("{similarity}/rating/percentage"),
+                format!("{similarity}/score/mean"),
+                format!("{similarity}/score/variance"),
+                format!("{similarity}/score/p90"),
+                format!("{similarity}/error_count"),
+            ]
+        );
+        let mean = &summary[at(&format!("{similarity}/score/mean"))];
+        assert_eq!((mean.rows, mean.errors), (6, 1), "over the scored rows");
+
+        let json = metrics.to_json();
+        assert!((value(&json, &format!("{similarity}/score/mean")) - 10.0 / 3.0).abs() < 1e-12);
+        assert!((value(&json, &format!("{similarity}/score/variance")) - 20.0 / 9.0).abs() < 1e-12);
+        assert_eq!(value(&json, &format!("{similarity}/score/p90")), 5.0);
+        assert_eq!(
+            value(&json, &format!("{similarity}/rating/percentage")),
+            0.5
+        );
+        let tone = "response/llm_judged/guideline_adherence/tone";
+        assert_eq!(value(&json, &format!("{tone}/score/mean")), 4.0);
+        assert_eq!(value(&json, &format!("{tone}/score/variance")), 0.0);
+        assert!(
+            !json
+                .keys()
+                .any(|k| k.starts_with("response/llm_judged/safety/score")),
+            "a yes/no judge has no score statistics: {json:?}"
+        );
+    }
+
+    #[test]
+    fn a_score_judge_that_always_failed_has_no_statistics() {
+        let mut metrics = Metrics::default();
+        let mut failed = Map::new();
+        failed.insert(
+            "response/llm_judged/answer_similarity/error_message".into(),
+            json!("down"),
+        );
+        metrics.add(&failed);
+        let json = metrics.to_json();
+        assert_eq!(
+            json["response/llm_judged/answer_similarity/rating/percentage"],
+            Value::Null
+        );
+        assert!(!json.contains_key("response/llm_judged/answer_similarity/score/mean"));
     }
 }

@@ -1,10 +1,12 @@
 //! Logs a run directory to an MLflow tracking server, through MLflow's REST
 //! API (no Python needed).
 //!
-//! One gavel run becomes one MLflow run in a named experiment (created when
-//! missing):
+//! One gavel run becomes one MLflow run ([`LogInto`]): a new run in a named
+//! experiment (created when missing), a new run nested under a parent run,
+//! or a run that exists already:
 //!
-//! - tags: `mlflow.runName`, `mlflow.source.name` (`gavel`), `gavel.run_id`,
+//! - tags: `mlflow.runName`, `mlflow.source.name` (`gavel`) and
+//!   `mlflow.parentRunId` (nested) on a run gavel creates; `gavel.run_id`,
 //!   `gavel.dataset`, `gavel.dataset_sha256`, `gavel.status`;
 //! - params: `judges` (their names, comma-separated), `judge.<name>.version`,
 //!   `judge.<name>.sha256` (the component's digest),
@@ -18,8 +20,13 @@
 //!   run directory itself (a symbolic link is not followed), uploaded
 //!   through the server's artifact proxy (`mlflow server` serves artifacts by
 //!   default since MLflow 2.0);
-//! - status `FINISHED` when `run.json` says the run finished, `FAILED`
-//!   otherwise; start and end times from `run.json`.
+//! - the per-request results as an MLflow table, `eval_results_table.json`,
+//!   listed in the run's `mlflow.loggedArtifacts` tag, as `mlflow.log_table`
+//!   logs one (see [`table`]): `mlflow.load_table` reads it back and the UI
+//!   shows it as a table;
+//! - on a run gavel creates, status `FINISHED` when `run.json` says the run
+//!   finished, `FAILED` otherwise; start and end times from `run.json`. A run
+//!   that existed keeps its name, status and end time.
 //!
 //! Credentials come from the environment, as MLflow's own clients read them:
 //! `MLFLOW_TRACKING_USERNAME` and `MLFLOW_TRACKING_PASSWORD` (basic auth) or
@@ -36,8 +43,14 @@
 //!     tracking_uri: "http://127.0.0.1:5000".to_owned(),
 //!     experiment: "my-app-evals".to_owned(),
 //! };
-//! let logged = log_run(&target, "gavel-runs/20261123-091500-3fa2".as_ref(), "nightly").await?;
+//! let run_dir = "gavel-runs/20261123-091500-3fa2".as_ref();
+//! let logged = log_run(&target, run_dir, "nightly").await?;
 //! println!("{}", logged.url);
+//!
+//! // Or into a run that Python's `mlflow.start_run()` created:
+//! use gavel::results::mlflow::{LogInto, MlflowAuth, log_run_into};
+//! let into = LogInto::ExistingRun { run_id: "5f3c0e7b9a8d4e2f9b1c6d7e8f9a0b1c".to_owned() };
+//! log_run_into(&target.tracking_uri, &into, run_dir, "nightly", MlflowAuth::from_env()).await?;
 //! # Ok(()) }
 //! ```
 
@@ -51,6 +64,8 @@ use serde_json::{Map, Value, json};
 
 use crate::results::run_dir::RunDir;
 use crate::results::time;
+
+pub mod table;
 use gavel_runtime::llm::error_chain;
 use gavel_runtime::redact;
 use gavel_runtime::retry::{RetryPolicy, retry_after};
@@ -179,6 +194,16 @@ pub enum MlflowError {
     /// The experiment cannot take runs.
     #[error("MLflow experiment {experiment:?}: {message}")]
     Experiment { experiment: String, message: String },
+    /// The run to log into, or to nest the new run under, cannot take it:
+    /// there is no such run, it is deleted, or it holds something in the way.
+    #[error("{role} {run_id:?} at {tracking_uri}: {message}")]
+    Run {
+        /// `MLflow run` or `MLflow parent run`.
+        role: &'static str,
+        run_id: String,
+        tracking_uri: String,
+        message: String,
+    },
     /// The run's artifact location is one the REST API cannot upload to.
     #[error("cannot upload artifacts to the MLflow artifact location {artifact_uri:?}: {message}")]
     UnsupportedArtifactUri {
@@ -204,8 +229,40 @@ impl MlflowError {
     }
 }
 
-/// Logs the run directory `run_dir` as one MLflow run named `run_name`, with
-/// credentials from the environment ([`MlflowAuth::from_env`]).
+/// Which MLflow run a gavel run is logged as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogInto {
+    /// A new run in the named experiment (created when missing).
+    NewRun { experiment: String },
+    /// A new run nested under the run `parent_run_id` (the tag
+    /// `mlflow.parentRunId`, by which MLflow nests runs): in the named
+    /// experiment, or in the parent's when `None`. MLflow accepts a child in
+    /// another experiment than its parent's, but its UI nests runs only
+    /// within one experiment.
+    NestedRun {
+        parent_run_id: String,
+        experiment: Option<String>,
+    },
+    /// A run that exists, as `mlflow.start_run(run_id=...)` resumes one: the
+    /// params, metrics, artifacts, results table and `gavel.*` tags are
+    /// added to it. Its name, status and end time stay as they are: the run
+    /// is its creator's to end (gavel's outcome is its `gavel.status` tag).
+    /// Params it holds already keep their values (MLflow does not let a
+    /// param change).
+    ExistingRun { run_id: String },
+}
+
+impl MlflowTarget {
+    /// Where [`log_run`] logs: a new run in the target's experiment.
+    pub fn log_into(&self) -> LogInto {
+        LogInto::NewRun {
+            experiment: self.experiment.clone(),
+        }
+    }
+}
+
+/// Logs the run directory `run_dir` as one new MLflow run named `run_name`,
+/// with credentials from the environment ([`MlflowAuth::from_env`]).
 pub async fn log_run(
     target: &MlflowTarget,
     run_dir: &Path,
@@ -221,121 +278,161 @@ pub async fn log_run_with_auth(
     run_name: &str,
     auth: MlflowAuth,
 ) -> Result<LoggedRun, MlflowError> {
-    let client = Client::new(&target.tracking_uri, auth)?;
-    if target.experiment.trim().is_empty() {
-        return Err(MlflowError::Experiment {
-            experiment: target.experiment.clone(),
-            message: "the experiment name is empty".to_owned(),
-        });
+    log_run_into(
+        &target.tracking_uri,
+        &target.log_into(),
+        run_dir,
+        run_name,
+        auth,
+    )
+    .await
+}
+
+/// Checks, before anything is evaluated, what can be checked of `into`
+/// without writing: the run it names (to log into or to nest under) exists
+/// and is not deleted, and a run to log into has artifacts the REST API can
+/// upload to.
+pub async fn check_log_into(
+    tracking_uri: &str,
+    into: &LogInto,
+    auth: MlflowAuth,
+) -> Result<(), MlflowError> {
+    let client = Client::new(tracking_uri, auth)?;
+    check_experiment_name(into)?;
+    match into {
+        LogInto::NewRun { .. } => Ok(()),
+        LogInto::NestedRun { parent_run_id, .. } => {
+            client.active_run(parent_run_id, PARENT_RUN).await.map(drop)
+        }
+        LogInto::ExistingRun { run_id } => {
+            let run = client.active_run(run_id, EXISTING_RUN).await?;
+            client.artifact_base(&run.artifact_uri).map(drop)
+        }
     }
+}
+
+/// Logs the run directory `run_dir` into MLflow where `into` says;
+/// `run_name` names a run it creates.
+pub async fn log_run_into(
+    tracking_uri: &str,
+    into: &LogInto,
+    run_dir: &Path,
+    run_name: &str,
+    auth: MlflowAuth,
+) -> Result<LoggedRun, MlflowError> {
+    let client = Client::new(tracking_uri, auth)?;
+    check_experiment_name(into)?;
     // Everything local is read before anything is sent, so a broken run
     // directory leaves nothing half-logged.
     let run = RunDirContents::read(run_dir)?;
 
-    let experiment = client.experiment(&target.experiment).await?;
-    // An experiment whose artifacts the REST API cannot reach fails here,
-    // before a run is created in it.
-    if let Some(location) = &experiment.artifact_location {
-        client.artifact_base(location)?;
-    }
-
-    let mut tags = vec![
-        ("mlflow.runName", run_name.to_owned()),
-        ("mlflow.source.name", "gavel".to_owned()),
-    ];
-    for (tag, key) in [
-        ("gavel.run_id", "run_id"),
-        ("gavel.dataset", "dataset"),
-        ("gavel.dataset_sha256", "dataset_sha256"),
-        ("gavel.status", "status"),
-    ] {
-        if let Some(value) = run.text(key) {
-            tags.push((tag, value.to_owned()));
+    let (target, created) = match into {
+        LogInto::NewRun { experiment } => {
+            let experiment = client.experiment(experiment).await?;
+            let created = client.create_run(&experiment, &run, run_name, None).await?;
+            (created, true)
         }
-    }
-    let tags: Vec<Value> = tags
-        .into_iter()
-        .map(|(key, value)| json!({"key": key, "value": truncate(&value, MAX_TAG_VALUE_CHARS)}))
-        .collect();
-    let start_time = run
-        .text("started_at")
-        .and_then(time::parse_rfc3339_millis)
-        .unwrap_or_else(now_millis);
-    let created = client
-        .post(
-            "runs/create",
-            json!({
-                "experiment_id": experiment.id,
-                "run_name": run_name,
-                "start_time": start_time,
-                "tags": tags,
-            }),
-        )
-        .await?;
-    let info = &created["run"]["info"];
-    let run_id = info["run_id"]
-        .as_str()
-        .or_else(|| info["run_uuid"].as_str())
-        .ok_or_else(|| client.bad_response("runs/create", "no run.info.run_id in the answer"))?
-        .to_owned();
-    let artifact_uri = info["artifact_uri"].as_str().unwrap_or_default().to_owned();
-    tracing::debug!(%run_id, %artifact_uri, "created MLflow run");
-
-    let logged = async {
-        if artifact_uri.is_empty() {
-            return Err(
-                client.bad_response("runs/create", "no run.info.artifact_uri in the answer")
-            );
+        LogInto::NestedRun {
+            parent_run_id,
+            experiment,
+        } => {
+            let parent = client.active_run(parent_run_id, PARENT_RUN).await?;
+            let experiment = match experiment {
+                Some(name) => client.experiment(name).await?,
+                None => client.experiment_by_id(&parent.experiment_id).await?,
+            };
+            let created = client
+                .create_run(&experiment, &run, run_name, Some(&parent.run_id))
+                .await?;
+            (created, true)
         }
-        let base = client.artifact_base(&artifact_uri)?;
-        if base.origin() != client.base.origin() && client.auth != MlflowAuth::None {
-            tracing::warn!(
-                artifact_uri = %redact::urls_in_text(&artifact_uri),
-                "the run's artifacts go to another host than the tracking server: they are \
-                 uploaded without the tracking server's credentials"
-            );
+        LogInto::ExistingRun { run_id } => (client.active_run(run_id, EXISTING_RUN).await?, false),
+    };
+    if let Err(error) = client.log_contents(&target, &run, run_dir, created).await {
+        if created {
+            // Leave no run RUNNING forever; the first error is the one to
+            // report.
+            let _ = client
+                .post(
+                    "runs/update",
+                    json!({"run_id": target.run_id, "status": "FAILED", "end_time": now_millis()}),
+                )
+                .await;
         }
-        client.log_batches(&run_id, &run).await?;
-        for (name, path) in &run.files {
-            client.upload(&base, name, path, run_dir).await?;
-        }
-        let status = if run.text("status") == Some("finished") {
-            "FINISHED"
-        } else {
-            "FAILED"
-        };
-        let end_time = run.end_time().filter(|&end| end >= start_time);
-        client
-            .post(
-                "runs/update",
-                json!({
-                    "run_id": run_id,
-                    "status": status,
-                    "end_time": end_time.unwrap_or_else(now_millis),
-                }),
-            )
-            .await?;
-        Ok::<(), MlflowError>(())
-    }
-    .await;
-    if let Err(error) = logged {
-        // Leave no run RUNNING forever; the first error is the one to report.
-        let _ = client
-            .post(
-                "runs/update",
-                json!({"run_id": run_id, "status": "FAILED", "end_time": now_millis()}),
-            )
-            .await;
         return Err(error);
     }
     Ok(LoggedRun {
         url: format!(
             "{}/#/experiments/{}/runs/{}",
-            client.tracking_uri, experiment.id, run_id
+            client.tracking_uri, target.experiment_id, target.run_id
         ),
-        experiment_id: experiment.id,
-        run_id,
+        experiment_id: target.experiment_id,
+        run_id: target.run_id,
     })
+}
+
+/// An experiment name `into` gives must name something.
+fn check_experiment_name(into: &LogInto) -> Result<(), MlflowError> {
+    let name = match into {
+        LogInto::NewRun { experiment } => Some(experiment),
+        LogInto::NestedRun { experiment, .. } => experiment.as_ref(),
+        LogInto::ExistingRun { .. } => None,
+    };
+    match name {
+        Some(name) if name.trim().is_empty() => Err(MlflowError::Experiment {
+            experiment: name.clone(),
+            message: "the experiment name is empty".to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// How errors name the run asked for.
+const EXISTING_RUN: &str = "MLflow run";
+const PARENT_RUN: &str = "MLflow parent run";
+
+/// A run on the tracking server, as `runs/get` or `runs/create` describe it.
+struct RemoteRun {
+    run_id: String,
+    experiment_id: String,
+    artifact_uri: String,
+    /// When it started (ms), for a run gavel created.
+    start_time: Option<i64>,
+    tags: IndexMap<String, String>,
+    params: IndexMap<String, String>,
+}
+
+impl RemoteRun {
+    /// `run` of a `runs/get` or `runs/create` answer.
+    fn parse(run: &Value) -> Option<RemoteRun> {
+        let info = &run["info"];
+        let pairs = |list: &Value| -> IndexMap<String, String> {
+            list.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|kv| {
+                    Some((
+                        kv["key"].as_str()?.to_owned(),
+                        kv["value"].as_str().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect()
+        };
+        Some(RemoteRun {
+            run_id: info["run_id"]
+                .as_str()
+                .or_else(|| info["run_uuid"].as_str())?
+                .to_owned(),
+            experiment_id: info["experiment_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            artifact_uri: info["artifact_uri"].as_str().unwrap_or_default().to_owned(),
+            start_time: None,
+            tags: pairs(&run["data"]["tags"]),
+            params: pairs(&run["data"]["params"]),
+        })
+    }
 }
 
 /// What is logged from a run directory.
@@ -378,6 +475,19 @@ impl RunDirContents {
 
     fn text(&self, key: &str) -> Option<&str> {
         self.run.get(key).and_then(Value::as_str)
+    }
+
+    /// The `gavel.*` tags: which gavel run, on which data, how it ended.
+    fn gavel_tags(&self) -> Vec<(String, String)> {
+        [
+            ("gavel.run_id", "run_id"),
+            ("gavel.dataset", "dataset"),
+            ("gavel.dataset_sha256", "dataset_sha256"),
+            ("gavel.status", "status"),
+        ]
+        .into_iter()
+        .filter_map(|(tag, key)| Some((tag.to_owned(), self.text(key)?.to_owned())))
+        .collect()
     }
 
     /// When the last session of the run ended.
@@ -790,6 +900,23 @@ impl Client {
             }
             Err(error) => return Err(error),
         };
+        Self::experiment_of(&answer, &url, name).map(Some)
+    }
+
+    /// The experiment with the id `id` (a parent run's).
+    async fn experiment_by_id(&self, id: &str) -> Result<Experiment, MlflowError> {
+        let mut url = self.api_url("experiments/get");
+        url.query_pairs_mut().append_pair("experiment_id", id);
+        let answer = self.send(Method::GET, url.clone(), Body::None).await?;
+        let name = answer["experiment"]["name"]
+            .as_str()
+            .map_or_else(|| format!("id {id}"), str::to_owned);
+        Self::experiment_of(&answer, &url, &name)
+    }
+
+    /// The experiment in an `experiments/get` or `get-by-name` answer, when
+    /// runs can be created in it.
+    fn experiment_of(answer: &Value, url: &Url, name: &str) -> Result<Experiment, MlflowError> {
         let experiment = &answer["experiment"];
         let Some(id) = experiment["experiment_id"].as_str() else {
             return Err(MlflowError::BadResponse {
@@ -811,13 +938,245 @@ impl Client {
                 ),
             });
         }
-        Ok(Some(Experiment {
+        Ok(Experiment {
             id: id.to_owned(),
             artifact_location: experiment["artifact_location"]
                 .as_str()
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned),
-        }))
+        })
+    }
+
+    /// The run `run_id`, which must exist and not be deleted; `role` names
+    /// it in errors.
+    async fn active_run(&self, run_id: &str, role: &'static str) -> Result<RemoteRun, MlflowError> {
+        let refuse = |message: String| MlflowError::Run {
+            role,
+            run_id: run_id.to_owned(),
+            tracking_uri: self.tracking_uri.clone(),
+            message,
+        };
+        if run_id.trim().is_empty() {
+            return Err(refuse("the run id is empty".to_owned()));
+        }
+        let mut url = self.api_url("runs/get");
+        url.query_pairs_mut().append_pair("run_id", run_id);
+        let answer = match self.send(Method::GET, url.clone(), Body::None).await {
+            Ok(answer) => answer,
+            // The file store answers a malformed id with INVALID_PARAMETER_VALUE.
+            Err(error)
+                if matches!(
+                    error.error_code(),
+                    Some("RESOURCE_DOES_NOT_EXIST" | "INVALID_PARAMETER_VALUE")
+                ) =>
+            {
+                return Err(refuse(
+                    "there is no such run on this tracking server (a run's id is the 32 hex \
+                     digits on its page in the MLflow UI, or `run.info.run_id` in Python)"
+                        .to_owned(),
+                ));
+            }
+            Err(error) => return Err(error),
+        };
+        let parsed = RemoteRun::parse(&answer["run"]).filter(|run| !run.experiment_id.is_empty());
+        let run = parsed.ok_or_else(|| MlflowError::BadResponse {
+            method: "GET".to_owned(),
+            url: url.to_string(),
+            message: format!(
+                "no run.info.run_id or experiment_id in {}",
+                snippet(answer.to_string().as_bytes())
+            ),
+        })?;
+        if answer["run"]["info"]["lifecycle_stage"].as_str() == Some("deleted") {
+            return Err(refuse(format!(
+                "it is deleted; restore it (`mlflow runs restore --run-id {}`) or name another run",
+                run.run_id
+            )));
+        }
+        Ok(run)
+    }
+
+    /// A new run in `experiment`, tagged as gavel's (and as a child of
+    /// `parent_run_id`).
+    async fn create_run(
+        &self,
+        experiment: &Experiment,
+        run: &RunDirContents,
+        run_name: &str,
+        parent_run_id: Option<&str>,
+    ) -> Result<RemoteRun, MlflowError> {
+        // An experiment whose artifacts the REST API cannot reach fails
+        // here, before a run is created in it.
+        if let Some(location) = &experiment.artifact_location {
+            self.artifact_base(location)?;
+        }
+        let mut tags = vec![
+            ("mlflow.runName".to_owned(), run_name.to_owned()),
+            ("mlflow.source.name".to_owned(), "gavel".to_owned()),
+        ];
+        if let Some(parent) = parent_run_id {
+            tags.push(("mlflow.parentRunId".to_owned(), parent.to_owned()));
+        }
+        tags.extend(run.gavel_tags());
+        let start_time = run
+            .text("started_at")
+            .and_then(time::parse_rfc3339_millis)
+            .unwrap_or_else(now_millis);
+        let created = self
+            .post(
+                "runs/create",
+                json!({
+                    "experiment_id": experiment.id,
+                    "run_name": run_name,
+                    "start_time": start_time,
+                    "tags": tag_list(&tags),
+                }),
+            )
+            .await?;
+        let mut remote = RemoteRun::parse(&created["run"])
+            .ok_or_else(|| self.bad_response("runs/create", "no run.info.run_id in the answer"))?;
+        remote.experiment_id.clone_from(&experiment.id);
+        remote.start_time = Some(start_time);
+        tracing::debug!(run_id = %remote.run_id, artifact_uri = %remote.artifact_uri, "created MLflow run");
+        Ok(remote)
+    }
+
+    /// Logs the run directory's params, metrics, files and results table
+    /// into `target`; ends a run gavel `created`.
+    async fn log_contents(
+        &self,
+        target: &RemoteRun,
+        run: &RunDirContents,
+        run_dir: &Path,
+        created: bool,
+    ) -> Result<(), MlflowError> {
+        let run_id = &target.run_id;
+        if target.artifact_uri.is_empty() {
+            let path = if created { "runs/create" } else { "runs/get" };
+            return Err(self.bad_response(path, "no run.info.artifact_uri in the answer"));
+        }
+        let base = self.artifact_base(&target.artifact_uri)?;
+        if base.origin() != self.base.origin() && self.auth != MlflowAuth::None {
+            tracing::warn!(
+                artifact_uri = %redact::urls_in_text(&target.artifact_uri),
+                "the run's artifacts go to another host than the tracking server: they are \
+                 uploaded without the tracking server's credentials"
+            );
+        }
+        // A table the run holds is read (and found readable) before
+        // anything is added to the run.
+        let results = run
+            .files
+            .iter()
+            .find(|(name, _)| name == crate::results::run_dir::RESULTS);
+        let existing_table = match results {
+            Some(_) if !created => self.existing_table(&base, target).await?,
+            _ => None,
+        };
+
+        let mut params = run.params();
+        if !created {
+            let mut kept = Vec::new();
+            params.retain(|key, value| match target.params.get(key) {
+                None => true,
+                Some(old) => {
+                    if old != value {
+                        kept.push(key.clone());
+                    }
+                    false
+                }
+            });
+            if !kept.is_empty() {
+                tracing::warn!(
+                    run_id = %run_id,
+                    params = %kept.join(", "),
+                    "the MLflow run has these params with other values already; they keep \
+                     them (MLflow does not let a param change)"
+                );
+            }
+        }
+        // A run gavel created got its tags when created.
+        let tags = if created {
+            Vec::new()
+        } else {
+            run.gavel_tags()
+        };
+        self.log_batches(run_id, &params, &tags, &run.metrics())
+            .await?;
+        for (name, path) in &run.files {
+            self.upload(&base, name, path, run_dir).await?;
+        }
+        if let Some((_, path)) = results {
+            let owned = path.clone();
+            let table = tokio::task::spawn_blocking(move || {
+                read_regular_file(&owned).map(|results| table::build(&results, existing_table))
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|read| read)
+            .map_err(|e| MlflowError::RunDir {
+                dir: run_dir.to_owned(),
+                message: format!("cannot read {}: {e}", path.display()),
+            })?;
+            self.upload_bytes(&base, table::TABLE, table).await?;
+            // Listed once uploaded, as mlflow.log_table does: a listed
+            // table is always there.
+            let current = target.tags.get(table::LOGGED_ARTIFACTS_TAG);
+            if let Some(value) = table::logged_artifacts_tag(current.map(String::as_str)) {
+                self.post(
+                    "runs/set-tag",
+                    json!({"run_id": run_id, "key": table::LOGGED_ARTIFACTS_TAG, "value": value}),
+                )
+                .await?;
+            }
+        }
+        if created {
+            let status = if run.text("status") == Some("finished") {
+                "FINISHED"
+            } else {
+                "FAILED"
+            };
+            let start_time = target.start_time.unwrap_or(0);
+            let end_time = run.end_time().filter(|&end| end >= start_time);
+            self.post(
+                "runs/update",
+                json!({
+                    "run_id": run_id,
+                    "status": status,
+                    "end_time": end_time.unwrap_or_else(now_millis),
+                }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The results table `run` holds already, which the new rows are
+    /// appended to; `None` when it holds none.
+    async fn existing_table(
+        &self,
+        base: &Url,
+        run: &RemoteRun,
+    ) -> Result<Option<table::ExistingTable>, MlflowError> {
+        let url = artifact_url(base, table::TABLE)?;
+        let unreadable = |message: String| MlflowError::Run {
+            role: EXISTING_RUN,
+            run_id: run.run_id.clone(),
+            tracking_uri: self.tracking_uri.clone(),
+            message: format!(
+                "it holds an artifact {} that is not a table as mlflow.log_table writes one \
+                 ({message}), so the results cannot be added to it; log into another run",
+                table::TABLE
+            ),
+        };
+        match self.send(Method::GET, url, Body::None).await {
+            Ok(answer) => table::ExistingTable::parse(answer)
+                .map(Some)
+                .map_err(unreadable),
+            Err(MlflowError::Api { status: 404, .. }) => Ok(None),
+            Err(MlflowError::BadResponse { message, .. }) => Err(unreadable(message)),
+            Err(error) => Err(error),
+        }
     }
 
     /// The URL artifacts under `artifact_uri` are uploaded below, as MLflow's
@@ -880,11 +1239,16 @@ impl Client {
         }
     }
 
-    /// Params, then metrics, in batches within MLflow's limits.
-    async fn log_batches(&self, run_id: &str, run: &RunDirContents) -> Result<(), MlflowError> {
-        let params: Vec<Value> = run
-            .params()
-            .into_iter()
+    /// Params, tags, then metrics, in batches within MLflow's limits.
+    async fn log_batches(
+        &self,
+        run_id: &str,
+        params: &IndexMap<String, String>,
+        tags: &[(String, String)],
+        metrics: &[(&str, f64)],
+    ) -> Result<(), MlflowError> {
+        let params: Vec<Value> = params
+            .iter()
             .map(|(key, value)| json!({"key": key, "value": value}))
             .collect();
         for batch in params.chunks(MAX_PARAMS_PER_BATCH) {
@@ -894,10 +1258,16 @@ impl Client {
             )
             .await?;
         }
+        if !tags.is_empty() {
+            self.post(
+                "runs/log-batch",
+                json!({"run_id": run_id, "params": [], "metrics": [], "tags": tag_list(tags)}),
+            )
+            .await?;
+        }
         let timestamp = now_millis();
-        let metrics: Vec<Value> = run
-            .metrics()
-            .into_iter()
+        let metrics: Vec<Value> = metrics
+            .iter()
             .map(|(key, value)| json!({"key": key, "value": value, "timestamp": timestamp, "step": 0}))
             .collect();
         for batch in metrics.chunks(MAX_METRICS_PER_BATCH) {
@@ -927,14 +1297,17 @@ impl Client {
                 dir: run_dir.to_owned(),
                 message: format!("cannot read {}: {e}", path.display()),
             })?;
-        let mut url = base.clone();
-        url.path_segments_mut()
-            .map_err(|()| MlflowError::UnsupportedArtifactUri {
-                artifact_uri: base.to_string(),
-                message: "not a URL files can be put below".to_owned(),
-            })?
-            .pop_if_empty()
-            .push(name);
+        self.upload_bytes(base, name, contents).await
+    }
+
+    /// Uploads `contents` as the artifact `name` below `base`.
+    async fn upload_bytes(
+        &self,
+        base: &Url,
+        name: &str,
+        contents: Vec<u8>,
+    ) -> Result<(), MlflowError> {
+        let url = artifact_url(base, name)?;
         tracing::debug!(%url, bytes = contents.len(), "uploading artifact");
         self.send(
             Method::PUT,
@@ -944,6 +1317,26 @@ impl Client {
         .await?;
         Ok(())
     }
+}
+
+/// The URL of the artifact `name` below `base`.
+fn artifact_url(base: &Url, name: &str) -> Result<Url, MlflowError> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|()| MlflowError::UnsupportedArtifactUri {
+            artifact_uri: base.to_string(),
+            message: "not a URL files can be put below".to_owned(),
+        })?
+        .pop_if_empty()
+        .push(name);
+    Ok(url)
+}
+
+/// Tags as MLflow's REST API takes them, each value cut to MLflow's limit.
+fn tag_list(tags: &[(String, String)]) -> Vec<Value> {
+    tags.iter()
+        .map(|(key, value)| json!({"key": key, "value": truncate(value, MAX_TAG_VALUE_CHARS)}))
+        .collect()
 }
 
 /// The contents of `path` when it is a regular file, not a symbolic link:

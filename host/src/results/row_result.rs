@@ -4,9 +4,9 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::results::schema::{self, JudgedField, JudgedPrefix};
+use crate::results::schema::{self, JudgedField, JudgedPrefix, MetricField};
 use gavel_runtime::bindings::Chunk;
-use gavel_runtime::{JudgeOutcome, Judgment, Rating};
+use gavel_runtime::{JudgeOutcome, Judgment, MetricOutcome, Rating};
 
 /// Token counts of an agent's LLM calls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,6 +118,9 @@ pub struct JudgedRow {
     pub judgments: Vec<RowJudgment>,
     pub exact_match: Option<bool>,
     pub token_count: Option<usize>,
+    /// Metric components' values (those that measured nothing on the row
+    /// are in `skipped`).
+    pub measurements: Vec<RowMeasurement>,
     pub document_recall: Option<f64>,
     /// Checks chosen for the row that could not run on it, and why.
     pub skipped: Vec<(String, String)>,
@@ -135,6 +138,13 @@ pub struct RowJudgment {
     /// Rates chunks one by one (lists and a precision in outputs).
     pub rates_chunks: bool,
     pub outcome: JudgeOutcome,
+}
+
+/// One metric component on the row.
+pub struct RowMeasurement {
+    /// The metric's name in outputs.
+    pub metric: String,
+    pub outcome: MetricOutcome,
 }
 
 impl RowJudgment {
@@ -278,6 +288,21 @@ impl RowResult {
         if let Some(tokens) = judged.token_count {
             out.insert(schema::TOKEN_COUNT.into(), json!(tokens));
         }
+        for measured in &judged.measurements {
+            let column = |field| schema::metric_column(&measured.metric, field);
+            match &measured.outcome.value {
+                Ok(Some(value)) => {
+                    out.insert(column(MetricField::Score), json!(value));
+                }
+                Ok(None) => {}
+                Err(failure) => {
+                    out.insert(
+                        column(MetricField::ErrorMessage),
+                        json!(failure.to_string()),
+                    );
+                }
+            }
+        }
         if let Some(recall) = judged.document_recall {
             out.insert(schema::DOCUMENT_RECALL.into(), json!(recall));
         }
@@ -325,6 +350,8 @@ pub struct JudgmentView<'a> {
     /// chunks).
     pub rating: Option<&'a str>,
     pub rationale: Option<&'a str>,
+    /// The 1-5 score, for score judges.
+    pub score: Option<f64>,
     /// `Some` for judges that rate chunks: the precision, `null` when
     /// nothing could be rated.
     pub precision: Option<&'a Value>,
@@ -381,6 +408,21 @@ impl<'a> ResultView<'a> {
         self.text(schema::EXACT_MATCH_RATING)
     }
 
+    /// The metrics measured on the row: each metric's value, or `Err` with
+    /// why measuring it failed.
+    pub fn measurements(&self) -> Vec<(&'a str, Result<f64, &'a str>)> {
+        self.0
+            .iter()
+            .filter_map(|(column, value)| {
+                let (metric, field) = schema::parse_metric_column(column)?;
+                match field {
+                    MetricField::Score => value.as_f64().map(|v| (metric, Ok(v))),
+                    MetricField::ErrorMessage => Some((metric, Err(value.as_str().unwrap_or("")))),
+                }
+            })
+            .collect()
+    }
+
     /// The row's judgments, in the order of their columns.
     pub fn judgments(&self) -> Vec<JudgmentView<'a>> {
         let mut judgments: Vec<JudgmentView<'a>> = Vec::new();
@@ -395,6 +437,7 @@ impl<'a> ResultView<'a> {
                         prefix,
                         rating: None,
                         rationale: None,
+                        score: None,
                         precision: None,
                         error: None,
                         chunk_errors: false,
@@ -408,15 +451,13 @@ impl<'a> ResultView<'a> {
             match field {
                 JudgedField::Rating => judgment.rating = value.as_str(),
                 JudgedField::Rationale => judgment.rationale = value.as_str(),
+                JudgedField::Score => judgment.score = value.as_f64(),
                 JudgedField::Precision => judgment.precision = Some(value),
                 JudgedField::ErrorMessage => judgment.error = value.as_str().or(Some("")),
                 JudgedField::ErrorMessages => judgment.chunk_errors = true,
                 JudgedField::LlmCallCount => judgment.llm_calls = value.as_u64().unwrap_or(0),
                 JudgedField::TotalTokenCount => judgment.tokens = value.as_u64().unwrap_or(0),
-                JudgedField::Score
-                | JudgedField::Ratings
-                | JudgedField::Rationales
-                | JudgedField::Scores => {}
+                JudgedField::Ratings | JudgedField::Rationales | JudgedField::Scores => {}
             }
         }
         judgments

@@ -1,6 +1,7 @@
 //! The run directory: `eval_results.jsonl` (appended row by row, so
 //! finished rows survive an interruption), `metrics.json`, `run.json`, and
-//! `eval_results.csv` on request, and `report.html`; `alignment.json` once
+//! `eval_results.csv` and `eval_results.parquet` on request, and
+//! `report.html`; `alignment.json` once
 //! `gavel align` has compared it with human labels.
 
 use std::fs::{self, File, OpenOptions};
@@ -14,6 +15,7 @@ pub const RESULTS: &str = "eval_results.jsonl";
 pub const METRICS: &str = "metrics.json";
 pub const RUN: &str = "run.json";
 pub const CSV: &str = "eval_results.csv";
+pub const PARQUET: &str = "eval_results.parquet";
 /// The run's agreement with human labels, written by `gavel align`.
 pub const ALIGNMENT: &str = "alignment.json";
 
@@ -308,6 +310,12 @@ impl RunWriter {
         }
         writer.flush().map_err(io_error(&path))?;
         Ok(path)
+    }
+
+    /// `eval_results.parquet` from `eval_results.jsonl`, with typed, nested
+    /// columns (see [`crate::results::parquet`]).
+    pub fn write_parquet(&self) -> Result<PathBuf, OutputError> {
+        crate::results::parquet::write(&self.path)
     }
 }
 

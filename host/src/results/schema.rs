@@ -30,6 +30,49 @@ pub const EXACT_MATCH_RATING: &str = "response/exact_match/rating";
 pub const TOKEN_COUNT: &str = "response/token_count";
 pub const DOCUMENT_RECALL: &str = "retrieval/ground_truth/document_recall";
 
+/// A metric's columns (a number per row from a metric component, no LLM):
+/// `response/<metric>/score`, or `.../error_message` when measuring failed,
+/// named as MLflow names a metric's per-row score (`<metric>/v1/score`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricField {
+    Score,
+    ErrorMessage,
+}
+
+impl MetricField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricField::Score => "score",
+            MetricField::ErrorMessage => "error_message",
+        }
+    }
+}
+
+/// `response/<metric>`: where a metric's columns and statistics live.
+pub fn metric_prefix(metric: &str) -> String {
+    format!("response/{metric}")
+}
+
+/// The column holding `field` of a metric.
+pub fn metric_column(metric: &str, field: MetricField) -> String {
+    format!("response/{metric}/{}", field.as_str())
+}
+
+/// `response/flesch_kincaid_grade_level/score` -> the metric and `Score`;
+/// `None` for any other column (judges' columns have more parts, and the
+/// exact match's and overall assessment's other fields).
+pub fn parse_metric_column(column: &str) -> Option<(&str, MetricField)> {
+    let rest = column.strip_prefix("response/")?;
+    let (metric, field) = rest.split_once('/')?;
+    let field = [MetricField::Score, MetricField::ErrorMessage]
+        .into_iter()
+        .find(|f| f.as_str() == field)?;
+    let judged = RESPONSE_JUDGED
+        .trim_start_matches("response/")
+        .trim_end_matches('/');
+    (!metric.is_empty() && metric != judged).then_some((metric, field))
+}
+
 /// Where the overall assessment's columns live; its name in summaries.
 pub const OVERALL: &str = "response/overall_assessment";
 pub const OVERALL_RATING: &str = "response/overall_assessment/rating";
@@ -199,6 +242,39 @@ pub mod metric {
         format!("{prefix}/precision/average")
     }
 
+    /// A statistic of a numeric column over the run's rows, named as MLflow
+    /// names a score metric's: `<column>/mean`, `/variance`, `/p90`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Statistic {
+        Mean,
+        /// Population variance.
+        Variance,
+        /// 90th percentile.
+        P90,
+    }
+
+    impl Statistic {
+        pub const ALL: [Statistic; 3] = [Statistic::Mean, Statistic::Variance, Statistic::P90];
+
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Statistic::Mean => "mean",
+                Statistic::Variance => "variance",
+                Statistic::P90 => "p90",
+            }
+        }
+    }
+
+    /// `<column>/<statistic>`: `response/llm_judged/answer_similarity/score/mean`.
+    pub fn statistic(column: &str, statistic: Statistic) -> String {
+        format!("{column}/{}", statistic.as_str())
+    }
+
+    /// Rows a metric failed to measure.
+    pub fn metric_error_count(metric: &str) -> String {
+        format!("{}/error_count", super::metric_prefix(metric))
+    }
+
     /// LLM calls a judge made over the run.
     pub fn judge_llm_calls(judge: &str) -> String {
         format!("judge/{judge}/llm_call_count")
@@ -270,9 +346,40 @@ mod tests {
             metric::rating_percentage(&tone),
             "response/llm_judged/guideline_adherence/tone/rating/percentage"
         );
+        let similarity = JudgedPrefix::new(AssessmentType::Answer, "answer_similarity");
+        let mean = metric::statistic(
+            &similarity.column(JudgedField::Score),
+            metric::Statistic::Mean,
+        );
+        assert_eq!(mean, "response/llm_judged/answer_similarity/score/mean");
+        assert_eq!(metric::subject(&mean), "answer_similarity");
         assert_eq!(
             metric::subject(metric::OVERALL_PERCENTAGE),
             "overall_assessment"
+        );
+        let grade = metric_column("ari_grade_level", MetricField::Score);
+        assert_eq!(grade, "response/ari_grade_level/score");
+        assert_eq!(
+            parse_metric_column(&grade),
+            Some(("ari_grade_level", MetricField::Score))
+        );
+        assert_eq!(
+            parse_metric_column("response/ari_grade_level/error_message"),
+            Some(("ari_grade_level", MetricField::ErrorMessage))
+        );
+        for other in [
+            "response/llm_judged/answer_similarity/score",
+            "response/llm_judged/score",
+            EXACT_MATCH_RATING,
+            TOKEN_COUNT,
+            OVERALL_RATING,
+            "retrieval/x/score",
+        ] {
+            assert_eq!(parse_metric_column(other), None, "{other}");
+        }
+        assert_eq!(
+            metric::statistic(&metric_prefix("ari_grade_level"), metric::Statistic::P90),
+            "response/ari_grade_level/p90"
         );
         assert_eq!(
             metric::subject("response/llm_judged/safety/rating/percentage"),

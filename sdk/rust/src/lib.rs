@@ -26,6 +26,27 @@
 //! gavel_sdk::register_judge!(Conciseness);
 //! ```
 //!
+//! A metric (a number per row, no LLM: the host links no `llm` for it)
+//! implements [`Metric`] and is registered with [`register_metric!`]:
+//!
+//! ```ignore
+//! use gavel_sdk::{Metric, MetricDescription, Row};
+//!
+//! struct Words;
+//!
+//! impl Metric for Words {
+//!     fn describe() -> MetricDescription {
+//!         MetricDescription::new("words", "0.1.0", "Words in the response.")
+//!     }
+//!
+//!     fn measure(row: &Row) -> Result<Option<f64>, String> {
+//!         Ok(row.response.as_ref().map(|r| r.split_whitespace().count() as f64))
+//!     }
+//! }
+//!
+//! gavel_sdk::register_metric!(Words);
+//! ```
+//!
 //! `gavel new judge NAME --lang rust` writes such a crate (type `cdylib`);
 //! `gavel build` builds it into `NAME.wasm` (it runs `cargo build --release
 //! --target wasm32-wasip2`). Point a `[judges.NAME] plugin = "..."` table at
@@ -40,6 +61,7 @@ pub mod bindings;
 mod describe;
 pub mod llm;
 pub mod log;
+mod metric;
 mod options;
 pub mod prompt;
 mod verdict;
@@ -52,6 +74,7 @@ pub use bindings::gavel::judge::types::{
     Assessment, Chunk, ChunkAssessment, Example, GuidelineGroup, JudgeConfig, Message, Role, Row,
     Verdict,
 };
+pub use metric::{Metric, MetricDescription};
 
 /// A judge. Both functions are called on a fresh instance of the component,
 /// so a judge keeps no state between evaluations.

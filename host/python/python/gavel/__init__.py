@@ -133,13 +133,15 @@ def evaluate(
     cache: bool = True,
     history: bool = True,
     mlflow: Union[None, bool, str] = None,
-    mlflow_experiment: str = "gavel",
+    mlflow_experiment: Optional[str] = None,
+    mlflow_run_id: Optional[str] = None,
+    mlflow_parent_run_id: Optional[str] = None,
     progress: Union[bool, Callable[[int, int], None]] = True,
 ) -> EvalResult:
     """Evaluates ``data`` as ``gavel eval`` does and returns the run.
 
-    data: a pandas DataFrame, a list of dicts, or a path to a .jsonl, .json
-        or .csv file, with the columns gavel reads (``request``,
+    data: a pandas DataFrame, a list of dicts, or a path to a .jsonl, .json,
+        .csv or .parquet file, with the columns gavel reads (``request``,
         ``response``, ``expected_response``, ``retrieved_context``,
         ``guidelines``, ...).
     config: a gavel.toml path, or a dict with the same keys; without it,
@@ -157,6 +159,12 @@ def evaluate(
     out: the run directory [default: gavel-runs/<run id>].
     mlflow: log the run to MLflow: a tracking URI, or True for
         ``MLFLOW_TRACKING_URI``.
+    mlflow_experiment: the MLflow experiment of a new run (created if
+        missing) [default: "gavel"; under a parent run, the parent's].
+    mlflow_run_id: log into this existing MLflow run instead of creating one
+        (e.g. ``mlflow.active_run().info.run_id``); it keeps its name, status
+        and end time.
+    mlflow_parent_run_id: create the MLflow run nested under this one.
     progress: draw a progress bar (tqdm when installed), or a callable
         ``progress(finished_rows, total_rows)``.
 
@@ -207,6 +215,8 @@ def evaluate(
             history=history,
             mlflow_tracking_uri=tracking_uri,
             mlflow_experiment=mlflow_experiment,
+            mlflow_run_id=mlflow_run_id,
+            mlflow_parent_run_id=mlflow_parent_run_id,
             progress=callback,
             **_config_arguments(config),
             **_agent_arguments(agent),

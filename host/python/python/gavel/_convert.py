@@ -53,7 +53,7 @@ def records(data: Any) -> Iterable[Mapping[str, Any]]:
     if isinstance(data, (str, bytes, Mapping)) or not hasattr(data, "__iter__"):
         raise TypeError(
             "data must be a pandas DataFrame, a list of dicts, or a path to a "
-            f".jsonl, .json or .csv file, not {type(data).__name__}"
+            f".jsonl, .json, .csv or .parquet file, not {type(data).__name__}"
         )
     sequence: Iterable[Mapping[str, Any]] = data
     return sequence

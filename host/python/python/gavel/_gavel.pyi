@@ -31,6 +31,8 @@ def evaluate(
     history: bool = ...,
     mlflow_tracking_uri: Optional[str] = ...,
     mlflow_experiment: Optional[str] = ...,
+    mlflow_run_id: Optional[str] = ...,
+    mlflow_parent_run_id: Optional[str] = ...,
     progress: Optional[Callable[[int, int], None]] = ...,
 ) -> str: ...
 def judge(

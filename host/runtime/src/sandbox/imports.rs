@@ -77,9 +77,7 @@ impl ask::Host for EvalState {
             input_tokens: 0,
             output_tokens: 0,
         };
-        let (verdict, rationale) = self
-            .ask_one(&question, &question.overrides, &mut usage)
-            .await?;
+        let (verdict, rationale) = self.ask_one(&question, None, &mut usage).await?;
         Ok(ask::Answer {
             verdict,
             rationale,
@@ -103,12 +101,7 @@ impl ask::Host for EvalState {
         let mut first_error = None;
         let mut chunks = Vec::with_capacity(contexts.len());
         for content in contexts.iter() {
-            let mut overrides = question.overrides.clone();
-            overrides.push(Variable {
-                name: "retrieved_context".to_owned(),
-                value: content.clone(),
-            });
-            match self.ask_one(&question, &overrides, &mut usage).await {
+            match self.ask_one(&question, Some(content), &mut usage).await {
                 Ok((verdict, rationale)) => chunks.push(Ok(ChunkAssessment { verdict, rationale })),
                 Err(error) => {
                     chunks.push(Err(policy::describe_error(&error)));
@@ -134,11 +127,13 @@ impl ask::Host for EvalState {
 }
 
 impl EvalState {
-    /// One question with `overrides`: the examples, the row, one repair.
+    /// One question: the examples, the row, one repair. With `chunk`, the
+    /// row is asked about that one retrieved chunk (as `retrieved_context`);
+    /// an example shows its own chunk, the one its verdict is about.
     async fn ask_one(
         &mut self,
         question: &Question,
-        overrides: &[Variable],
+        chunk: Option<&str>,
         usage: &mut Usage,
     ) -> Result<(Verdict, String), AskError> {
         let form = policy::form(question.scale);
@@ -151,7 +146,7 @@ impl EvalState {
                 &self.judge,
                 &question.criterion,
                 &vars,
-                overrides,
+                &question.overrides,
             )
             .await
             .map_err(policy::invalid_template)?;
@@ -161,12 +156,19 @@ impl EvalState {
                 policy::example_answer(&example.verdict, &example.rationale),
             ));
         }
+        let mut overrides = std::borrow::Cow::Borrowed(question.overrides.as_slice());
+        if let Some(content) = chunk {
+            overrides.to_mut().push(Variable {
+                name: "retrieved_context".to_owned(),
+                value: content.to_owned(),
+            });
+        }
         let asked = render(
             &self.renderer,
             &self.judge,
             &question.criterion,
             &self.vars,
-            overrides,
+            &overrides,
         )
         .await
         .map_err(policy::invalid_template)?;

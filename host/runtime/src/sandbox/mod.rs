@@ -1,4 +1,4 @@
-//! Running untrusted judge components.
+//! Running untrusted judge and metric components.
 //!
 //! Every evaluation gets a fresh store (an instance that trapped cannot be
 //! entered again, and no state may leak between rows) with:
@@ -18,13 +18,15 @@ mod imports;
 mod limiter;
 mod output;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::bindings::metric::Description as MetricDescription;
 use crate::bindings::{
     self, Assessment, Description, Example, JudgeConfig, JudgeError, LlmError, Row,
 };
@@ -38,6 +40,7 @@ use limiter::MemoryLimiter;
 use output::CapturedOutput;
 
 pub(crate) type PluginPre = bindings::PluginPre<EvalState>;
+pub(crate) type MetricPre = bindings::metric::MetricPluginPre<EvalState>;
 
 /// Bytes a guest may send to the host log per evaluation.
 const LOG_CAP: usize = 64 << 10;
@@ -99,11 +102,30 @@ pub(crate) struct Grant {
     pub(crate) threshold: u8,
 }
 
-/// The engine, the linker with the host's imports, and the slots that bound
-/// how many evaluations run at once.
+impl Grant {
+    /// No endpoint, examples or threshold: for what calls no LLM (a
+    /// metric, or any plugin's `describe`).
+    pub(crate) fn without_llm(name: &str, version: &str, limits: Limits) -> Grant {
+        Grant {
+            judge: Arc::from(name),
+            judge_version: Arc::from(version),
+            endpoint: Arc::from(""),
+            extra_endpoints: Arc::from([]),
+            limits,
+            examples: Arc::from([]),
+            threshold: 0,
+        }
+    }
+}
+
+/// The engine, the linkers with the host's imports (one per world: a
+/// metric is linked without `llm`, `ask` and `prompt`, so a component that
+/// exports `metric` and imports them does not load), and the slots that
+/// bound how many evaluations run at once.
 pub(crate) struct Sandbox {
     engine: Engine,
     linker: Linker<EvalState>,
+    metric_linker: Linker<EvalState>,
     slots: Semaphore,
     renderer: Arc<Renderer>,
     llm: Arc<dyn LlmClient>,
@@ -118,9 +140,16 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::Plugin::add_to_linker::<_, HasSelf<EvalState>>(&mut linker, |state| state)?;
+        let mut metric_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut metric_linker)?;
+        bindings::metric::MetricPlugin::add_to_linker::<_, HasSelf<EvalState>>(
+            &mut metric_linker,
+            |state| state,
+        )?;
         Ok(Sandbox {
             engine,
             linker,
+            metric_linker,
             slots: Semaphore::new(concurrency),
             renderer: Arc::new(Renderer::new()),
             llm,
@@ -138,29 +167,50 @@ impl Sandbox {
         bindings::PluginPre::new(self.linker.instantiate_pre(component)?)
     }
 
+    pub(crate) fn prepare_metric(
+        &self,
+        component: &wasmtime::component::Component,
+    ) -> wasmtime::Result<MetricPre> {
+        bindings::metric::MetricPluginPre::new(self.metric_linker.instantiate_pre(component)?)
+    }
+
     /// Calls `describe` on a fresh instance, with no LLM access.
     pub(crate) async fn describe(&self, pre: &PluginPre) -> Result<Description, FailureKind> {
-        let grant = Grant {
-            judge: Arc::from("(loading)"),
-            judge_version: Arc::from(""),
-            endpoint: Arc::from(""),
-            extra_endpoints: Arc::from([]),
-            limits: Limits::DEFAULT,
-            examples: Arc::from([]),
-            threshold: 0,
-        };
-        let _slot = self.slots.acquire().await.expect("slots are never closed");
+        let grant = Grant::without_llm("(loading)", "", Limits::DEFAULT);
+        let _slot = self.slot().await;
         let mut store = self.store(&grant, Arc::new(NoEndpoints), Variables::default(), None);
-        let run = async {
+        let clock = store.data().clock.clone();
+        let call = async {
             let instance = pre.instantiate_async(&mut store).await?;
-            instance.gavel_judge_judge().call_describe(&mut store).await
+            let description = instance
+                .gavel_judge_judge()
+                .call_describe(&mut store)
+                .await?;
+            Ok(Ok::<_, Infallible>(description))
         };
-        let outcome = tokio::time::timeout(grant.limits.wall_time, run).await;
-        match outcome {
-            Ok(Ok(description)) => Ok(description),
-            Ok(Err(error)) => Err(trap_kind(&error, store.data())),
-            Err(_) => Err(FailureKind::WallTimeout(grant.limits.wall_time)),
-        }
+        let outcome = within_wall_time(clock, &grant, call).await;
+        settle(outcome, &grant, store.data()).map(|Ok(description)| description)
+    }
+
+    /// Calls a metric's `describe` on a fresh instance.
+    pub(crate) async fn describe_metric(
+        &self,
+        pre: &MetricPre,
+    ) -> Result<MetricDescription, FailureKind> {
+        let grant = Grant::without_llm("(loading)", "", Limits::DEFAULT);
+        let _slot = self.slot().await;
+        let mut store = self.store(&grant, Arc::new(NoEndpoints), Variables::default(), None);
+        let clock = store.data().clock.clone();
+        let call = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            let description = instance
+                .gavel_judge_metric()
+                .call_describe(&mut store)
+                .await?;
+            Ok(Ok::<_, Infallible>(description))
+        };
+        let outcome = within_wall_time(clock, &grant, call).await;
+        settle(outcome, &grant, store.data()).map(|Ok(description)| description)
     }
 
     /// Calls `evaluate` on a fresh instance of `pre`, under `grant`.
@@ -171,40 +221,64 @@ impl Sandbox {
         config: &JudgeConfig,
         row: &Row,
     ) -> (Result<Assessment, FailureKind>, JudgeUsage) {
-        let _slot = self.slots.acquire().await.expect("slots are never closed");
+        let _slot = self.slot().await;
         let mut store = self.store(grant, self.llm.clone(), Variables::of_row(row), Some(row));
         let clock = store.data().clock.clone();
-        let run = async {
+        let call = async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance
                 .gavel_judge_judge()
                 .call_evaluate(&mut store, row, config)
                 .await
         };
-        let outcome = tokio::select! {
-            outcome = run => Ok(outcome),
-            () = clock.wall_limit(grant.limits.wall_time) => Err(()),
-        };
+        let outcome = within_wall_time(clock, grant, call).await;
         let state = store.data();
-        state.log_output();
-        let result = match outcome {
-            Err(()) => Err(FailureKind::WallTimeout(grant.limits.wall_time)),
-            Ok(Err(error)) => Err(trap_kind(&error, state)),
-            Ok(Ok(Err(_))) if state.limiter.exceeded => Err(FailureKind::OutOfMemory {
-                limit_mib: state.limits.memory_bytes >> 20,
-            }),
+        let result = match settle(outcome, grant, state) {
+            Err(kind) => Err(kind),
             // However the guest reports it, a judgment that ran into its
             // LLM budget failed because of the budget.
-            Ok(Ok(Err(_))) if state.llm_budget_exceeded => {
+            Ok(Err(_)) if state.llm_budget_exceeded => {
                 Err(FailureKind::LlmBudgetExceeded(state.limits.llm_calls))
             }
-            Ok(Ok(Err(JudgeError::Llm(LlmError::Timeout)))) if state.llm_timeout.is_some() => Err(
+            Ok(Err(JudgeError::Llm(LlmError::Timeout))) if state.llm_timeout.is_some() => Err(
                 FailureKind::LlmTimeout(state.llm_timeout.clone().unwrap_or_default()),
             ),
-            Ok(Ok(Err(error))) => Err(FailureKind::Guest(error)),
-            Ok(Ok(Ok(assessment))) => Ok(assessment),
+            Ok(Err(error)) => Err(FailureKind::Guest(error)),
+            Ok(Ok(assessment)) => Ok(assessment),
         };
         (result, state.usage)
+    }
+
+    /// Calls a metric's `measure` on a fresh instance of `pre`, under the
+    /// same limits as a judge's evaluation, with no LLM to call.
+    pub(crate) async fn measure(
+        &self,
+        pre: &MetricPre,
+        grant: &Grant,
+        row: &Row,
+    ) -> Result<Option<f64>, FailureKind> {
+        let _slot = self.slot().await;
+        let mut store = self.store(grant, Arc::new(NoEndpoints), Variables::default(), None);
+        let clock = store.data().clock.clone();
+        let call = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance
+                .gavel_judge_metric()
+                .call_measure(&mut store, row)
+                .await
+        };
+        let outcome = within_wall_time(clock, grant, call).await;
+        match settle(outcome, grant, store.data())? {
+            Ok(value) => Ok(value),
+            Err(message) => Err(FailureKind::Guest(JudgeError::Failed(message))),
+        }
+    }
+
+    /// A free evaluation slot. Taken before the evaluation's store is made:
+    /// the guest's clocks start with the store, and waiting for a slot is
+    /// not its time.
+    async fn slot(&self) -> SemaphorePermit<'_> {
+        self.slots.acquire().await.expect("slots are never closed")
     }
 
     fn store(
@@ -287,6 +361,40 @@ impl EvalState {
                 tracing::debug!(judge = %self.judge, stream, "{}", sanitize(&text));
             }
         }
+    }
+}
+
+/// Awaits a call into a guest (its instantiation included), stopping it at
+/// `grant`'s wall-clock limit as the guest's `clock` counts it; `None` when
+/// it was stopped.
+async fn within_wall_time<T>(
+    clock: GuestClock,
+    grant: &Grant,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Option<wasmtime::Result<T>> {
+    tokio::select! {
+        outcome = call => Some(outcome),
+        () = clock.wall_limit(grant.limits.wall_time) => None,
+    }
+}
+
+/// What a call into a guest came to: the guest's own result, or the
+/// failure that stopped it, read from what its store recorded (a guest
+/// that reports an error of its own after being refused memory failed for
+/// lack of memory). Every judge and metric call ends here.
+fn settle<T, E>(
+    outcome: Option<wasmtime::Result<Result<T, E>>>,
+    grant: &Grant,
+    state: &EvalState,
+) -> Result<Result<T, E>, FailureKind> {
+    state.log_output();
+    match outcome {
+        None => Err(FailureKind::WallTimeout(grant.limits.wall_time)),
+        Some(Err(error)) => Err(trap_kind(&error, state)),
+        Some(Ok(Err(_))) if state.limiter.exceeded => Err(FailureKind::OutOfMemory {
+            limit_mib: state.limits.memory_bytes >> 20,
+        }),
+        Some(Ok(value)) => Ok(value),
     }
 }
 

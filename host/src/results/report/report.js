@@ -456,7 +456,20 @@
         h('div', { 'class': 'errs' + (errorCount > 0 ? ' has' : '') },
           errorCount == null ? '' : fmtInt(errorCount) + (errorCount === 1 ? ' error' : ' errors'))
       );
+      var scores = scoreStatistics(metrics, base + '/score');
+      if (scores) box.append(scores);
     });
+  }
+
+  // A 1-5 score judge's score statistics, under its bar: <judge>/score/mean, /variance, /p90.
+  function scoreStatistics(metrics, column) {
+    if (!((column + '/mean') in metrics)) return null;
+    var parts = [['mean', 'mean'], ['variance', 'variance'], ['p90', 'p90']].map(function (s) {
+      var v = metrics[column + '/' + s[0]];
+      return h('span', { 'data-stat': s[0], 'data-value': v == null ? '' : String(v) }, s[1] + ' ' + fmtFixed(v, 2));
+    });
+    return h('div', { 'class': 'score-stats', testid: 'judge-score', 'data-metric': column },
+      'score: ', parts[0], ', ', parts[1], ', ', parts[2]);
   }
 
   function stat(label, value, testid) {

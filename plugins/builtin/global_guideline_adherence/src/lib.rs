@@ -1,15 +1,25 @@
 //! Does the response follow the guidelines that apply to every row? The host
-//! calls it once per named group of global guidelines.
+//! calls it once per named group of global guidelines. A row's
+//! `guidelines_context` (values the guidelines refer to, by name) is judged
+//! with the response, or in its place: the host runs the judge on a row
+//! with either.
 
 use gavel_sdk::{Assessment, Description, Input, Judge, JudgeConfig, JudgeError, Row};
 
+/// Without a `guidelines_context` it renders as it always has (the
+/// version is bumped for the new text all the same: it keys cached answers).
 const CRITERION: &str = "Criterion: does the response follow every one of the guidelines?
 The response fails when it breaks any single guideline. A guideline that cannot apply to this \
-request counts as followed.
+request counts as followed.{{#if guidelines_context}}
+The guidelines may be about the values in guidelines_context, each given as its name, a colon \
+and the value: a guideline about one of them is followed when that value follows it.\
+{{#unless response}} There is no response: a guideline about the response cannot apply.\
+{{/unless}}{{/if}}
 
 {{global_guidelines}}
-{{request}}
-{{response}}";
+{{request}}{{#if response}}
+{{response}}{{/if}}{{#if guidelines_context}}
+{{guidelines_context}}{{/if}}";
 
 struct GlobalGuidelineAdherence;
 
