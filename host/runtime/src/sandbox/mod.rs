@@ -176,20 +176,11 @@ impl Sandbox {
 
     /// Calls `describe` on a fresh instance, with no LLM access.
     pub(crate) async fn describe(&self, pre: &PluginPre) -> Result<Description, FailureKind> {
-        let grant = Grant::without_llm("(loading)", "", Limits::DEFAULT);
-        let _slot = self.slot().await;
-        let mut store = self.store(&grant, Arc::new(NoEndpoints), Variables::default(), None);
-        let clock = store.data().clock.clone();
-        let call = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            let description = instance
-                .gavel_judge_judge()
-                .call_describe(&mut store)
-                .await?;
-            Ok(Ok::<_, Infallible>(description))
-        };
-        let outcome = within_wall_time(clock, &grant, call).await;
-        settle(outcome, &grant, store.data()).map(|Ok(description)| description)
+        self.describe_with(async |store| {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            instance.gavel_judge_judge().call_describe(store).await
+        })
+        .await
     }
 
     /// Calls a metric's `describe` on a fresh instance.
@@ -197,18 +188,24 @@ impl Sandbox {
         &self,
         pre: &MetricPre,
     ) -> Result<MetricDescription, FailureKind> {
+        self.describe_with(async |store| {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            instance.gavel_judge_metric().call_describe(store).await
+        })
+        .await
+    }
+
+    /// Runs `describe` (instantiate, then call) in a fresh store under the
+    /// loading limits: the one way judges and metrics are described.
+    async fn describe_with<T>(
+        &self,
+        describe: impl AsyncFnOnce(&mut Store<EvalState>) -> wasmtime::Result<T>,
+    ) -> Result<T, FailureKind> {
         let grant = Grant::without_llm("(loading)", "", Limits::DEFAULT);
         let _slot = self.slot().await;
         let mut store = self.store(&grant, Arc::new(NoEndpoints), Variables::default(), None);
         let clock = store.data().clock.clone();
-        let call = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            let description = instance
-                .gavel_judge_metric()
-                .call_describe(&mut store)
-                .await?;
-            Ok(Ok::<_, Infallible>(description))
-        };
+        let call = async { describe(&mut store).await.map(Ok::<_, Infallible>) };
         let outcome = within_wall_time(clock, &grant, call).await;
         settle(outcome, &grant, store.data()).map(|Ok(description)| description)
     }
